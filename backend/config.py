@@ -1,0 +1,120 @@
+"""All configuration, read once from the environment (and `.env`). Every field is in `.env.example`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The values shipped in .env.example. Outside development the app refuses to start with them.
+EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
+EXAMPLE_ADMIN_PASSWORD = "test123"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = ""
+    secret_key: str = EXAMPLE_SECRET_KEY
+    admin_email: str = "admin@test.com"
+    admin_password: str = EXAMPLE_ADMIN_PASSWORD
+    access_token_expire_minutes: int = 720
+    cors_origins: str = "http://localhost:5173,http://localhost:3000"
+    frontend_url: str = "http://localhost:5173"
+    public_url: str = "http://localhost:8000"
+    base44_app_id: str = ""
+    docs_enabled: bool = True
+
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_page_size: int = 5000
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    password_min_length: int = 8
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 10.0
+
+    upload_max_bytes: int = 25 * 1024 * 1024
+    upload_allowed_types: str = (
+        "image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,text/csv,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/msword,application/vnd.ms-excel"
+    )
+    storage_backend: Literal["local", "s3"] = "local"
+    upload_dir: str = str(ROOT / "data" / "uploads")
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
+
+    auto_match: bool = True
+
+    whatsapp_provider: Literal["console", "meta"] = "console"
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_access_token: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_send_rate: float = 20.0
+    phone_default_region: str = "IL"
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("database_url")
+    @classmethod
+    def _default_sqlite(cls, value: str) -> str:
+        return value or f"sqlite:///{ROOT / 'data' / 'app.db'}"
+
+    @model_validator(mode="after")
+    def _refuse_example_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        if self.secret_key == EXAMPLE_SECRET_KEY or len(self.secret_key) < 32:
+            raise ValueError(
+                "SECRET_KEY is the example value or shorter than 32 characters; set SECRET_KEY to a "
+                "long random string (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or run with ENVIRONMENT=development"
+            )
+        if self.admin_password == EXAMPLE_ADMIN_PASSWORD:
+            raise ValueError(
+                "ADMIN_PASSWORD is the example value; set ADMIN_PASSWORD to the first admin's real "
+                "password or run with ENVIRONMENT=development"
+            )
+        if "*" in self.cors_list:
+            raise ValueError("CORS_ORIGINS may be '*' only with ENVIRONMENT=development; list the origins")
+        return self
+
+    @property
+    def cors_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def allowed_upload_types(self) -> set[str]:
+        return {t.strip() for t in self.upload_allowed_types.split(",") if t.strip()}
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,47 @@
+"""The one JSON encoder: orjson, Hebrew unescaped, datetimes in Base44's `YYYY-MM-DDTHH:MM:SS.ffffff`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """UTC, microseconds always present, no offset — exactly how Base44 returns timestamps."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=_OPTS)
+
+
+loads = orjson.loads
+
+
+class JSONResponse(Response):
+    """A JSON response rendered by `dumps` (FastAPI's ORJSONResponse is deprecated)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)

@@ -1,0 +1,73 @@
+"""create_app(): settings, middleware, routers, lifespan — nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from backend import __version__
+from backend.config import get_settings
+from backend.errors import install_error_handlers
+from backend.jsonutil import JSONResponse
+from backend.logs import configure_logging
+from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from backend.routes import build_router
+
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "X-App-Id",
+    "X-Environment",
+    "X-Origin-URL",
+    "Base44-Functions-Version",
+    "Idempotency-Key",
+    "If-Match",
+    "X-Request-ID",
+]
+EXPOSED_HEADERS = ["X-Total-Count", "ETag", "Location", "X-Next-Cursor", "X-Request-ID"]
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    from backend.database import get_engine
+
+    get_engine().dispose()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title="Real-estate CRM backend",
+        version=__version__,
+        description="Self-hosted replacement for the Base44 platform: REST surface and Base44-compatible surface.",
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    install_error_handlers(app)
+    app.include_router(build_router())
+    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
+    origins = settings.cors_list
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials="*" not in origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,24 @@
+"""Assembles the routers. Everything goes under `protected` (auth required) unless it is on the public
+list of API.md §1.1 — so a route added without thought is protected by default."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from backend.deps import get_current_user
+from backend.routes import auth, health, users
+
+
+def build_router() -> APIRouter:
+    public = APIRouter()
+    public.include_router(health.router)
+    public.include_router(auth.public)
+
+    protected = APIRouter(dependencies=[Depends(get_current_user)])
+    protected.include_router(auth.router)
+    protected.include_router(users.router)
+
+    root = APIRouter()
+    root.include_router(public)
+    root.include_router(protected)
+    return root

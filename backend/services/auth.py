@@ -1,0 +1,150 @@
+"""Sign-in with database-backed throttling, token checks, logout, password change and reset links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from backend.config import get_settings
+from backend.database import get_sessionmaker
+from backend.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from backend.models.base import utcnow
+from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
+from backend.services.security import (
+    TokenClaims,
+    create_access_token,
+    decode_access_token,
+    hash_password,
+    sha256_hex,
+    verify_password,
+)
+from backend.services.users import check_password_rules, user_record
+
+BAD_CREDENTIALS = "Incorrect email or password"
+RESET_LIFETIME = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    """Who is calling, as checked against the database on this request."""
+
+    id: str
+    email: str
+    role: str
+    claims: TokenClaims
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def authenticate(session: Session, token: str) -> AuthUser:
+    """One query: the user must exist, be enabled, hold this token version, and the token not be revoked."""
+    claims = decode_access_token(token)
+    revoked = exists().where(RevokedToken.jti == claims.jti)
+    row = session.execute(
+        select(User.id, User.email, User.role, User.disabled, User.token_version, revoked).where(User.id == claims.sub)
+    ).first()
+    if row is None or row.disabled or row.token_version != claims.ver or row[5]:
+        raise Unauthorized("This session is no longer valid; sign in again")
+    return AuthUser(id=row.id, email=row.email, role=row.role, claims=claims)
+
+
+def _check_throttle(session: Session, email: str, ip: str) -> None:
+    settings = get_settings()
+    since = utcnow() - dt.timedelta(seconds=settings.login_window_seconds)
+    checks = (
+        (LoginFailure.email == email, settings.login_max_failures),
+        (LoginFailure.ip == ip, settings.login_max_failures * 10),
+    )
+    for condition, limit in checks:
+        count, oldest = session.execute(
+            select(func.count(), func.min(LoginFailure.at)).where(condition, LoginFailure.at >= since)
+        ).one()
+        if count >= limit:
+            retry = int((oldest + dt.timedelta(seconds=settings.login_window_seconds) - utcnow()).total_seconds()) + 1
+            raise RateLimited("Too many failed sign-in attempts; try again later", retry_after=retry)
+
+
+def _record_failure(email: str, ip: str) -> None:
+    # Its own transaction: the request's session rolls back with the 401, the count must stay.
+    with get_sessionmaker()() as other:
+        other.add(LoginFailure(email=email[:320], ip=ip[:64]))
+        other.commit()
+
+
+def login(session: Session, email: Any, password: Any, ip: str) -> dict[str, Any]:
+    """Returns `{access_token, token_type, expires_in, user}`; the same 401 for any wrong pair."""
+    if not isinstance(email, str) or not isinstance(password, str) or not email or len(email) > 320:
+        raise Unauthorized(BAD_CREDENTIALS)
+    email = email.strip().lower()
+    _check_throttle(session, email, ip)
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    ok = verify_password(password[:1024], user.password_hash if user else None)
+    if user is None or not ok:
+        _record_failure(email, ip)
+        raise Unauthorized(BAD_CREDENTIALS)
+    if user.disabled:
+        raise Forbidden("This account is disabled; ask an administrator")
+    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    token, lifetime = create_access_token(user.id, user.email, user.role, user.token_version)
+    return {"access_token": token, "token_type": "bearer", "expires_in": lifetime, "user": user_record(user)}
+
+
+def logout(session: Session, auth: AuthUser) -> None:
+    session.merge(RevokedToken(jti=auth.claims.jti, expires_at=auth.claims.exp))
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+
+
+def _set_password(session: Session, user: User, new_password: str) -> None:
+    user.password_hash = hash_password(check_password_rules(new_password, "new_password"))
+    user.token_version += 1
+    user.updated_date = utcnow()
+    session.flush()
+
+
+def change_password(session: Session, auth: AuthUser, current: Any, new: Any) -> None:
+    user = session.get(User, auth.id)
+    if user is None or not isinstance(current, str) or not verify_password(current, user.password_hash):
+        raise BadRequest("The current password is not correct")
+    _set_password(session, user, new)
+
+
+def issue_reset(session: Session, user: User, purpose: str = "reset") -> dict[str, Any]:
+    """A one-time link valid for 24 hours; only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + RESET_LIFETIME
+    session.add(PasswordReset(token_hash=sha256_hex(token), user_id=user.id, expires_at=expires))
+    session.flush()
+    base = get_settings().public_url.rstrip("/")
+    return {"reset_token": token, "reset_url": f"{base}/login?{purpose}_token={token}", "expires_at": expires}
+
+
+def redeem_reset(session: Session, token: Any, new_password: Any) -> User:
+    if not isinstance(token, str) or not 8 <= len(token) <= 200:
+        raise BadRequest("This reset link is not valid")
+    check_password_rules(new_password, "new_password")
+    now = utcnow()
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(
+            PasswordReset.token_hash == sha256_hex(token),
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(PasswordReset.user_id)
+    ).first()
+    if claimed is None:
+        raise BadRequest("This reset link is not valid, was already used, or has expired")
+    user = session.get(User, claimed.user_id)
+    if user is None:
+        raise BadRequest("This reset link is not valid")
+    _set_password(session, user, new_password)
+    user.is_verified = True
+    return user

@@ -1,0 +1,166 @@
+"""User records: the public shape, lookups and admin management (API.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.config import get_settings
+from backend.errors import BadRequest, Conflict, NotFound, ValidationFailed, field_error
+from backend.models.base import utcnow
+from backend.models.user import User
+from backend.services.security import hash_password
+
+ROLES = ("admin", "user")
+USER_FIELDS = (
+    "id",
+    "email",
+    "full_name",
+    "role",
+    "app_role",
+    "disabled",
+    "is_verified",
+    "created_date",
+    "updated_date",
+)
+# Keys a user may never set through their own profile, nor store as custom fields.
+PROTECTED = {*USER_FIELDS, "password", "password_hash", "token_version", "extra", "app_id", "is_service"}
+MAX_CUSTOM_FIELDS = 100
+
+
+def user_record(user: User) -> dict[str, Any]:
+    """The user as the API shows it: never a hash, custom fields flattened in."""
+    record: dict[str, Any] = dict(user.extra or {})
+    record.update({name: getattr(user, name) for name in USER_FIELDS})
+    return record
+
+
+def normalise_email(email: Any) -> str:
+    if not isinstance(email, str) or "@" not in email or len(email) > 320 or email.strip() != email:
+        raise ValidationFailed(
+            "A valid email address is required", detail=[field_error("email", "not a valid email", email)]
+        )
+    return email.lower()
+
+
+def check_password_rules(password: Any, field: str = "password") -> str:
+    minimum = get_settings().password_min_length
+    if not isinstance(password, str) or len(password) < minimum:
+        raise ValidationFailed(
+            f"The password must be at least {minimum} characters",
+            detail=[field_error(field, f"at least {minimum} characters", None)],
+        )
+    if len(password) > 1024:
+        raise ValidationFailed("The password is too long", detail=[field_error(field, "at most 1024 characters", None)])
+    return password
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id!r}")
+    return user
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def list_users(session: Session, only_id: str | None = None) -> list[dict[str, Any]]:
+    query = select(User).order_by(User.created_date.desc(), User.id)
+    if only_id is not None:
+        query = query.where(User.id == only_id)
+    return [user_record(u) for u in session.scalars(query)]
+
+
+def _apply_custom(user: User, data: dict[str, Any]) -> None:
+    custom = {k: v for k, v in data.items() if k not in PROTECTED}
+    merged = {**(user.extra or {}), **custom}
+    if len(merged) > MAX_CUSTOM_FIELDS:
+        raise BadRequest(f"A user may have at most {MAX_CUSTOM_FIELDS} custom fields")
+    user.extra = merged
+
+
+def _check_str(data: dict[str, Any], key: str, max_len: int = 200) -> None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, str) or len(value) > max_len):
+        raise ValidationFailed(
+            f"{key} must be text of at most {max_len} characters", detail=[field_error(key, "invalid", value)]
+        )
+
+
+def update_profile(session: Session, user: User, data: dict[str, Any]) -> User:
+    """A user's own changes: `full_name` and custom fields only; role/email/disabled are ignored."""
+    _check_str(data, "full_name")
+    if "full_name" in data:
+        user.full_name = data["full_name"]
+    _apply_custom(user, data)
+    user.updated_date = utcnow()
+    session.flush()
+    return user
+
+
+def create_user(
+    session: Session, data: dict[str, Any], *, password_required: bool = True, enforce_rules: bool = True
+) -> User:
+    email = normalise_email(data.get("email"))
+    role = data.get("role", "user")
+    if role not in ROLES:
+        raise ValidationFailed("role must be 'admin' or 'user'", detail=[field_error("role", "admin or user", role)])
+    _check_str(data, "full_name")
+    _check_str(data, "app_role", 64)
+    password = data.get("password")
+    if (password is not None or password_required) and enforce_rules:
+        check_password_rules(password)
+    if find_by_email(session, email) is not None:
+        raise Conflict(f"A user with email {email} already exists")
+    user = User(
+        email=email,
+        full_name=data.get("full_name"),
+        role=role,
+        app_role=data.get("app_role"),
+        disabled=bool(data.get("disabled", False)),
+        is_verified=bool(data.get("is_verified", False)),
+        password_hash=hash_password(password) if password else None,
+        extra={},
+    )
+    _apply_custom(user, data)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"A user with email {email} already exists") from None
+    return user
+
+
+def admin_update(session: Session, user: User, data: dict[str, Any]) -> User:
+    """An admin's changes: everything but the id and the password (use a reset link for that)."""
+    if "email" in data:
+        email = normalise_email(data["email"])
+        other = find_by_email(session, email)
+        if other is not None and other.id != user.id:
+            raise Conflict(f"A user with email {email} already exists")
+        user.email = email
+    if "role" in data:
+        if data["role"] not in ROLES:
+            raise ValidationFailed(
+                "role must be 'admin' or 'user'", detail=[field_error("role", "admin or user", data["role"])]
+            )
+        user.role = data["role"]
+    for key in ("disabled", "is_verified"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise ValidationFailed(f"{key} must be true or false", detail=[field_error(key, "boolean", data[key])])
+            setattr(user, key, data[key])
+    _check_str(data, "full_name")
+    _check_str(data, "app_role", 64)
+    for key in ("full_name", "app_role"):
+        if key in data:
+            setattr(user, key, data[key])
+    _apply_custom(user, data)
+    user.updated_date = utcnow()
+    session.flush()
+    return user

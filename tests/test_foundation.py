@@ -1,0 +1,126 @@
+"""Cross-cutting behaviour: error bodies, size limit, CORS, request ids, protection by default."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import assert_error
+
+# API.md §1.1: the only routes that answer without a bearer token.
+PUBLIC = {
+    ("GET", "/api/health"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/reset-password"),
+    ("POST", "/api/apps/{app_id}/auth/login"),
+    ("POST", "/api/apps/{app_id}/auth/reset-password"),
+    ("POST", "/api/apps/{app_id}/auth/reset-password-request"),
+    ("GET", "/api/apps/auth/logout"),
+    ("GET", "/api/apps/public/prod/public-settings/by-id/{app_id}"),
+    ("GET", "/api/files/{key}"),
+    ("HEAD", "/api/files/{key}"),
+    ("GET", "/api/whatsapp/webhook"),
+    ("POST", "/api/whatsapp/webhook"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+def test_every_route_outside_the_public_list_needs_a_token(client: Any, app: Any) -> None:
+    paths = app.openapi()["paths"]
+    checked = 0
+    for path, operations in paths.items():
+        for method in operations:
+            if method.upper() not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            if (method.upper(), path) in PUBLIC:
+                continue
+            response = client.request(method.upper(), _concrete(path), json={})
+            assert response.status_code == 401, f"{method.upper()} {path} answered {response.status_code}"
+            assert response.json()["code"] == "unauthorized"
+            assert response.headers.get("www-authenticate") == "Bearer"
+            checked += 1
+    assert checked >= 10  # the walk really walked
+
+
+def test_public_routes_answer_without_token(client: Any) -> None:
+    assert client.get("/api/health").json() == {"status": "ok", "database": "ok", "version": "0.1.0"}
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_unknown_route_and_wrong_method_have_the_error_body(client: Any, admin: dict[str, Any]) -> None:
+    assert_error(client.get("/api/no-such-thing", headers=admin["headers"]), 404, "not_found")
+    assert_error(client.delete("/api/health"), 405, "method_not_allowed")
+
+
+def test_malformed_json_is_422_with_error_body(client: Any, admin: dict[str, Any]) -> None:
+    response = client.put(
+        "/api/auth/me", headers={**admin["headers"], "Content-Type": "application/json"}, content=b'{"full_name": '
+    )
+    body = assert_error(response, 422, "validation_error")
+    assert isinstance(body["detail"], list)
+    assert_error(client.put("/api/auth/me", headers=admin["headers"], json=["a", "list"]), 422, "validation_error")
+
+
+def test_body_over_limit_is_413_and_nothing_changes(client: Any, admin: dict[str, Any]) -> None:
+    big = {"full_name": "x" * (3 * 1024 * 1024)}
+    assert_error(client.put("/api/auth/me", headers=admin["headers"], json=big), 413, "payload_too_large")
+
+    def chunks() -> Any:
+        yield b'{"full_name": "'
+        for _ in range(40):
+            yield b"y" * 100_000
+        yield b'"}'
+
+    response = client.put(
+        "/api/auth/me", headers={**admin["headers"], "Content-Type": "application/json"}, content=chunks()
+    )
+    assert_error(response, 413, "payload_too_large")
+    assert client.get("/api/auth/me", headers=admin["headers"]).json()["full_name"] is None
+
+
+def test_request_id_on_every_response(client: Any) -> None:
+    first = client.get("/api/health")
+    assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])
+    echoed = client.get("/api/health", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    hostile = client.get("/api/health", headers={"X-Request-ID": "a b;<script>"})
+    assert hostile.headers["x-request-id"] != "a b;<script>"
+    assert client.get("/api/nothing").headers["x-request-id"]
+
+
+@pytest.mark.parametrize("origin,allowed", [("http://localhost:5173", True), ("https://evil.example", False)])
+def test_cors_preflight_for_sdk_headers(client: Any, origin: str, allowed: bool) -> None:
+    response = client.options(
+        "/api/auth/me",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,content-type,x-app-id,x-origin-url,x-environment",
+        },
+    )
+    if allowed:
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == origin
+        assert "x-app-id" in response.headers["access-control-allow-headers"].lower()
+    else:
+        assert "access-control-allow-origin" not in response.headers
+
+
+def test_settings_refuse_example_secrets_outside_development() -> None:
+    from pydantic import ValidationError
+
+    from backend.config import EXAMPLE_SECRET_KEY, Settings
+
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(environment="production", secret_key=EXAMPLE_SECRET_KEY, admin_password="x" * 12)
+    with pytest.raises(ValidationError, match="ADMIN_PASSWORD"):
+        Settings(environment="production", secret_key="s" * 40, admin_password="test123")
+    ok = Settings(environment="development", secret_key=EXAMPLE_SECRET_KEY, admin_password="test123")
+    assert ok.environment == "development"
