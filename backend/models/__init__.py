@@ -2,6 +2,7 @@
 
 from backend.models.client import Client
 from backend.models.contact import Contact
+from backend.models.document import Document
 from backend.models.marketing_lead import MarketingLead
 from backend.models.marketing_log import MarketingLog
 from backend.models.match import Match
@@ -16,6 +17,7 @@ from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
 __all__ = [
     "Client",
     "Contact",
+    "Document",
     "LoginFailure",
     "MarketingLead",
     "MarketingLog",
