@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 
 from backend.deps import get_current_user
 from backend.routes import auth, health, users
+from backend.routes.entities import build_entity_routers
 
 
 def build_router() -> APIRouter:
@@ -17,6 +18,8 @@ def build_router() -> APIRouter:
     protected = APIRouter(dependencies=[Depends(get_current_user)])
     protected.include_router(auth.router)
     protected.include_router(users.router)
+    for entity_router in build_entity_routers():
+        protected.include_router(entity_router)
 
     root = APIRouter()
     root.include_router(public)

@@ -1,0 +1,219 @@
+"""The one entity service: create, bulk create, get, list, merge update, soft delete, restore, purge.
+
+Every entity on both surfaces goes through here; the routes only adapt shapes. Writes use Core
+statements on the entity's table and return the record built from what was written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, delete, event, insert, select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
+from backend.models.base import new_id, utcnow
+from backend.services import hooks
+from backend.services.query import ListParams, Page, list_page
+from backend.services.query import select_ids as _select_ids
+from backend.services.query.fields import record_columns, record_keys, to_record
+from backend.services.registry import FIELD_NAME, EntitySpec, get_spec
+from backend.services.validation import validate_record
+
+MAX_BULK = 1000
+ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: stamped into `created_by`/`created_by_id` on create."""
+
+    id: str | None
+    email: str | None
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def check_id(record_id: str) -> str:
+    if not record_id or len(record_id) > ID_MAX or not FIELD_NAME.match(record_id.replace("-", "_")):
+        raise NotFound("No record with that id")
+    return record_id
+
+
+def _after_commit(session: Session, entity: str, ids: list[str]) -> None:
+    """Queue the entity's after-write hooks to run once this session's transaction has committed."""
+    pending: dict[str, list[str]] = session.info.setdefault("after_write", {})
+    pending.setdefault(entity, []).extend(ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_pending_hooks(session: Session) -> None:
+    for entity, ids in session.info.pop("after_write", {}).items():
+        hooks.run_after_write(entity, ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_hooks(session: Session) -> None:
+    session.info.pop("after_write", None)
+
+
+def _fetch(
+    session: Session, spec: EntitySpec, record_id: str, *, deleted: bool | None = False, lock: bool = False
+) -> Row[Any]:
+    model = spec.model
+    stmt = select(*record_columns(spec), model.version).where(model.id == check_id(record_id), spec.scope())
+    if deleted is not None:
+        stmt = stmt.where(model.deleted_at.isnot(None) if deleted else model.deleted_at.is_(None))
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"No {spec.name} with id {record_id!r}" + (" in the trash" if deleted else ""))
+    return row  # type: ignore[return-value]
+
+
+def _record(spec: EntitySpec, row: Row[Any]) -> tuple[dict[str, Any], int]:
+    """(record, version) from a row of `record_columns(spec)` + version."""
+    keys = record_keys(spec)
+    return to_record(keys, row[: len(keys)], row[len(keys)]), row[len(keys) + 1]
+
+
+def _insert_values(spec: EntitySpec, columns: dict[str, Any], extra: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    now = utcnow()
+    values: dict[str, Any] = {name: None for name in spec.fields}
+    values.update(columns)
+    values.update(
+        id=new_id(), created_date=now, updated_date=now, created_by=actor.email, created_by_id=actor.id,
+        is_sample=False, deleted_at=None, version=1, extra=extra,
+    )  # fmt: skip
+    if spec.document:
+        values["entity_name"] = spec.name
+    return values
+
+
+def _as_record(spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
+    keys = record_keys(spec)
+    return to_record(keys, [values[k] for k in keys], values["extra"])
+
+
+def bulk_create(session: Session, spec: EntitySpec, items: Any, actor: Actor) -> list[dict[str, Any]]:
+    """All or nothing: every item is validated before any is written; records come back in input order."""
+    if not isinstance(items, list):
+        raise ValidationFailed(
+            "Expected a JSON list of records",
+            detail=[{"type": "list_type", "loc": ["body"], "msg": "Input should be a list"}],
+        )
+    if len(items) > MAX_BULK:
+        raise BadRequest(f"At most {MAX_BULK} records per bulk request (got {len(items)})")
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            columns, extra = validate_record(spec, item, partial=False)
+        except ValidationFailed as exc:
+            item_errors: list[dict[str, Any]] = exc.detail if isinstance(exc.detail, list) else []
+            errors.extend({**e, "loc": ["body", index, *e["loc"][1:]]} for e in item_errors)
+            continue
+        rows.append(_insert_values(spec, columns, extra, actor))
+    if errors:
+        raise ValidationFailed(f"Invalid {spec.name} records; nothing was written", detail=errors)
+    if rows:
+        session.execute(insert(spec.table), rows)
+        _after_commit(session, spec.name, [r["id"] for r in rows])
+    return [_as_record(spec, r) for r in rows]
+
+
+def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple[dict[str, Any], str]:
+    columns, extra = validate_record(spec, data, partial=False)
+    values = _insert_values(spec, columns, extra, actor)
+    session.execute(insert(spec.table), [values])
+    _after_commit(session, spec.name, [values["id"]])
+    return _as_record(spec, values), etag(1)
+
+
+def get(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
+    record, version = _record(spec, _fetch(session, spec, record_id))
+    return record, etag(version)
+
+
+def _check_if_match(if_match: str | None, version: int) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if etag(version) not in wanted:
+        raise PreconditionFailed("The record changed since you read it (If-Match does not match its ETag)")
+
+
+def update_record(
+    session: Session, spec: EntitySpec, record_id: str, data: Any, *, if_match: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """Merge: keys present replace (null stores null), keys absent keep their value; built-ins ignored."""
+    columns, extra = validate_record(spec, data, partial=True)
+    row = _fetch(session, spec, record_id, lock=True)
+    record, version = _record(spec, row)
+    _check_if_match(if_match, version)
+    stored_extra: dict[str, Any] = row.extra or {}
+    merged_extra = {**stored_extra, **extra}
+    now = utcnow()
+    values = {**columns, "extra": merged_extra, "updated_date": now, "version": version + 1}
+    model = spec.model
+    session.execute(update(spec.table).where(model.id == record_id, model.version == version).values(**values))
+    record.update(columns)
+    record.update(extra)
+    record["updated_date"] = now
+    _after_commit(session, spec.name, [record_id])
+    return record, etag(version + 1)
+
+
+def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match: str | None = None) -> None:
+    _, version = _record(spec, _fetch(session, spec, record_id, lock=True))
+    _check_if_match(if_match, version)
+    model = spec.model
+    session.execute(
+        update(spec.table)
+        .where(model.id == record_id)
+        .values(deleted_at=utcnow(), updated_date=utcnow(), version=version + 1)
+    )
+
+
+def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
+    if not ids:
+        return 0
+    model = spec.model
+    now = utcnow()
+    result = session.execute(
+        update(spec.table)
+        .where(model.id.in_(ids), model.deleted_at.is_(None), spec.scope())
+        .values(deleted_at=now, updated_date=now, version=model.version + 1)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def restore(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
+    _, version = _record(spec, _fetch(session, spec, record_id, deleted=True))
+    model = spec.model
+    session.execute(
+        update(spec.table)
+        .where(model.id == record_id)
+        .values(deleted_at=None, version=version + 1, updated_date=utcnow())
+    )
+    return get(session, spec, record_id)
+
+
+def purge(session: Session, spec: EntitySpec, record_id: str) -> None:
+    _fetch(session, spec, record_id, deleted=None)
+    session.execute(delete(spec.table).where(spec.model.id == record_id, spec.scope()))
+
+
+def list_records(
+    session: Session, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False
+) -> Page:
+    return list_page(session, spec, params, strict=strict, deleted=deleted)
+
+
+def select_ids(session: Session, entity_name: str, q: dict[str, Any] | None) -> list[str]:
+    """Ids of live records of `entity_name` matching the Base44-style query `q`."""
+    return _select_ids(session, get_spec(entity_name), q)

@@ -1,0 +1,105 @@
+"""Input rules for entity records (API.md §1): lenient exactly where Base44 is, strict elsewhere.
+
+- Built-in fields sent back by forms are ignored, never rejected; storage columns too.
+- `""` means null for every declared field whose kind is not `str`.
+- Undeclared keys are kept (in `extra`) if they are well-formed names.
+- A value of the wrong type is a 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from backend.errors import ValidationFailed, field_error
+from backend.jsonutil import dumps
+from backend.services.registry import BUILTIN_KINDS, FIELD_NAME, INTERNAL, EntitySpec
+
+MAX_KEYS = 500
+MAX_TEXT = 50_000  # characters in one text value
+MAX_EXTRA_BYTES = 256 * 1024  # all undeclared fields of one record, as JSON
+INT_RANGE = (-(2**63), 2**63 - 1)
+IGNORED = set(BUILTIN_KINDS) | INTERNAL
+
+
+def _check(kind: str, value: Any) -> tuple[Any, str | None]:
+    """The stored value, or an error message."""
+    if value == "" and kind != "str":
+        return None, None
+    if value is None:
+        return None, None
+    if kind in ("str", "date", "datetime", "ref"):
+        if not isinstance(value, str):
+            return None, "expected text"
+        if len(value) > MAX_TEXT:
+            return None, f"at most {MAX_TEXT} characters"
+        return value, None
+    if kind == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None, "expected a whole number"
+        if not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            return None, "number out of range"
+        return value, None
+    if kind == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            return None, "expected a number"
+        return float(value), None
+    if kind == "bool":
+        return (value, None) if isinstance(value, bool) else (None, "expected true or false")
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return None, "expected a list of text values"
+        if sum(len(v) for v in value) > MAX_TEXT * 4:
+            return None, "list too long"
+        return value, None
+    return None, f"unknown kind {kind}"
+
+
+def validate_record(
+    spec: EntitySpec, data: Any, *, partial: bool, loc: str = "body"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Splits an input object into (declared column values, extra values), or raises a 422."""
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "A record must be a JSON object",
+            detail=[{"type": "dict_type", "loc": [loc], "msg": "Input should be an object", "input": None}],
+        )
+    if len(data) > MAX_KEYS:
+        raise ValidationFailed(
+            f"A record may have at most {MAX_KEYS} fields", detail=[field_error("*", "too many fields")]
+        )
+    columns: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for key, value in data.items():
+        if key in IGNORED:
+            continue
+        declared = spec.fields.get(key)
+        if declared is not None:
+            stored, problem = _check(declared.kind, value)
+            if problem:
+                errors.append(field_error(key, problem, value, kind=f"{declared.kind}_type"))
+            else:
+                columns[key] = stored
+        elif not FIELD_NAME.match(key) or "." in key:
+            errors.append(field_error(str(key)[:64], "not a valid field name (letters, digits and _)", None))
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            errors.append(field_error(key, f"at most {MAX_TEXT} characters", None))
+        else:
+            extra[key] = value
+    if not partial:
+        for name, declared in spec.fields.items():
+            if declared.required and not columns.get(name):
+                errors.append(field_error(name, "required", columns.get(name), kind="missing"))
+    else:
+        for name, declared in spec.fields.items():
+            if declared.required and name in columns and not columns[name]:
+                errors.append(field_error(name, "required: may not be empty", columns[name], kind="missing"))
+    if extra and len(dumps(extra)) > MAX_EXTRA_BYTES:
+        errors.append(field_error("*", f"undeclared fields exceed {MAX_EXTRA_BYTES} bytes", None))
+    if errors:
+        names = ", ".join(str(e["loc"][-1]) for e in errors[:5])
+        raise ValidationFailed(f"Invalid {spec.name}: check {names}", detail=errors)
+    return columns, extra
