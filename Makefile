@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 0.0.0.0
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrate-check pytest bench clean
+.PHONY: run test lint typecheck migrate-check pytest bench clean sdk-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,7 +45,16 @@ migrate-check: $(VENV)/.dev
 	  DATABASE_URL=$$TEST_DATABASE_URL $(BIN)/alembic upgrade head && DATABASE_URL=$$TEST_DATABASE_URL $(BIN)/alembic check; \
 	fi
 
-pytest: $(VENV)/.dev
+SDK_DIR := tests/sdk
+# The Base44 SDK tests drive the real npm package; (re)install it from the lock file when that changes.
+$(SDK_DIR)/node_modules/.package-lock.json: $(SDK_DIR)/package.json $(SDK_DIR)/package-lock.json
+	cd $(SDK_DIR) && npm ci --no-audit --no-fund
+
+sdk-deps:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(SDK_DIR)/node_modules/.package-lock.json; \
+	else echo "npm not found: tests/test_base44_sdk.py will be skipped (needs Node 20+)"; fi
+
+pytest: $(VENV)/.dev sdk-deps
 	@echo "== pytest on SQLite =="
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
@@ -59,4 +68,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(SDK_DIR)/node_modules
