@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from backend.config import Settings, get_settings
-from backend.database import get_session
+from backend.database import get_session, run_read
 from backend.errors import Forbidden, Unauthorized
 from backend.services.auth import AuthUser, authenticate
 
@@ -21,10 +21,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
 
-def get_current_user(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> AuthUser:
+def get_current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> AuthUser:
+    """Checked against the database on every request (revocation, disabling and password changes act at
+    once), on a pooled autocommit connection of its own: one round trip, no session."""
     if not token:
         raise Unauthorized("Not authenticated: send `Authorization: Bearer <token>`")
-    user = authenticate(session, token)
+    user = run_read(lambda conn: authenticate(conn, token))
     request.state.user = user
     return user
 

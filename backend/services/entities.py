@@ -6,10 +6,12 @@ statements on the entity's table and return the record built from what was writt
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, delete, event, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
@@ -18,11 +20,11 @@ from backend.services import hooks
 from backend.services.query import ListParams, Page, list_page
 from backend.services.query import select_ids as _select_ids
 from backend.services.query.fields import record_columns, record_keys, to_record
-from backend.services.registry import FIELD_NAME, EntitySpec, get_spec
+from backend.services.registry import EntitySpec, get_spec
 from backend.services.validation import validate_record
 
 MAX_BULK = 1000
-ID_MAX = 64
+RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ def etag(version: int) -> str:
 
 
 def check_id(record_id: str) -> str:
-    if not record_id or len(record_id) > ID_MAX or not FIELD_NAME.match(record_id.replace("-", "_")):
+    """Ids are ours (24 hex) or imported verbatim (up to 64 of [A-Za-z0-9_-]); anything else cannot exist."""
+    if not RECORD_ID.match(record_id):
         raise NotFound("No record with that id")
     return record_id
 
@@ -61,7 +64,7 @@ def _drop_pending_hooks(session: Session) -> None:
 
 
 def _fetch(
-    session: Session, spec: EntitySpec, record_id: str, *, deleted: bool | None = False, lock: bool = False
+    session: Session | Connection, spec: EntitySpec, record_id: str, *, deleted: bool | None = False, lock: bool = False
 ) -> Row[Any]:
     model = spec.model
     stmt = select(*record_columns(spec), model.version).where(model.id == check_id(record_id), spec.scope())
@@ -134,7 +137,7 @@ def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple
     return _as_record(spec, values), etag(1)
 
 
-def get(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
+def get(session: Session | Connection, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
     record, version = _record(spec, _fetch(session, spec, record_id))
     return record, etag(version)
 
@@ -209,7 +212,7 @@ def purge(session: Session, spec: EntitySpec, record_id: str) -> None:
 
 
 def list_records(
-    session: Session, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False
+    session: Session | Connection, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False
 ) -> Page:
     return list_page(session, spec, params, strict=strict, deleted=deleted)
 

@@ -53,7 +53,7 @@ class FieldSpec:
     ref: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity-hashed: specs are singletons, usable as cache keys
 class EntitySpec:
     name: str
     collection: str

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, Text, case, cast, exists, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB, psycopg2
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import type_coerce
 
+from backend.database import dialect_name
 from backend.errors import BadRequest
 from backend.services.query.targets import ColumnTarget, Target, json_target
 from backend.services.registry import BUILTIN_KINDS, FIELD_NAME, INTERNAL, EntitySpec
@@ -23,11 +26,11 @@ class FieldResolver:
     carries it in `extra`; the Base44 surface, like Base44, accepts any well-formed name.
     """
 
-    def __init__(self, session: Session, spec: EntitySpec, *, strict: bool) -> None:
-        self.session = session
+    def __init__(self, db: Session | Connection, spec: EntitySpec, *, strict: bool) -> None:
+        self.db = db
         self.spec = spec
         self.strict = strict and not spec.document
-        self.dialect = session.get_bind().dialect.name
+        self.dialect = dialect_name(db)
         self._known_extra: dict[str, bool] = {}
 
     def __call__(self, name: str) -> Target:
@@ -54,7 +57,7 @@ class FieldResolver:
                 has = type_coerce(extra, JSONB).has_key(first)
             else:
                 has = func.json_type(extra, f"$.{first}").isnot(None)
-            found = self.session.scalar(select(exists().where(has, self.spec.scope())))
+            found = self.db.scalar(select(exists().where(has, self.spec.scope())))
             self._known_extra[name] = bool(found)
         return self._known_extra[name]
 
@@ -68,6 +71,62 @@ def record_columns(spec: EntitySpec) -> list[Any]:
         *(getattr(model, name) for name in BUILTIN_ORDER),
         model.extra,
     ]
+
+
+_PG_TIMESTAMP = 'YYYY-MM-DD"T"HH24:MI:SS.US'
+_PG_DIALECT = psycopg2.dialect()  # type: ignore[no-untyped-call]
+
+
+def pg_record_json(spec: EntitySpec, fields: list[str] | None) -> ColumnElement[Any]:
+    """The record (or its `fields` projection) as JSON text built by PostgreSQL, same shape as `to_record`.
+
+    Without client-named extra fields the expression has no parameters, so it is compiled to SQL once per
+    entity and projection and reused as a single literal column (SQLAlchemy would otherwise rebuild and
+    re-key a 60-argument function call on every request).
+    """
+    if all(name in spec.fields or name in BUILTIN_KINDS for name in fields or ()):
+        return _compiled_record_json(spec, tuple(fields) if fields else None)
+    return _record_json(spec, fields)
+
+
+@lru_cache(maxsize=1024)
+def _compiled_record_json(spec: EntitySpec, fields: tuple[str, ...] | None) -> ColumnElement[Any]:
+    expr = _record_json(spec, list(fields) if fields else None)
+    sql = str(expr.compile(dialect=_PG_DIALECT, compile_kwargs={"literal_binds": True}))
+    return literal_column(sql)
+
+
+def _record_json(spec: EntitySpec, fields: list[str] | None) -> ColumnElement[Any]:
+    model = spec.model
+    wanted = set(fields) if fields else None
+    pairs: list[Any] = []
+    for key in record_keys(spec):
+        if wanted is not None and key != "id" and key not in wanted:
+            continue
+        column = getattr(model, key)
+        value = func.to_char(column, _PG_TIMESTAMP) if key in ("created_date", "updated_date") else column
+        pairs += [literal_column(f"'{key}'"), value]  # keys are the registry's own identifiers
+    columns = func.jsonb_build_object(*pairs)
+    extra = type_coerce(model.extra, JSONB)
+    record: Any
+    part: Any
+    if wanted is None:
+        record = extra.op("||")(columns)  # the real columns win over any same-named extra key
+    else:
+        record = columns
+        for name in fields or ():
+            if name in spec.fields or name in BUILTIN_KINDS:
+                continue
+            # client-given names travel as bound parameters; a missing undotted key is left out, as in `project`
+            if "." in name:
+                part = func.jsonb_build_object(literal(name, Text), extra[tuple(name.split("."))])
+            else:
+                part = case(
+                    (extra.has_key(name), func.jsonb_build_object(literal(name, Text), extra[name])),
+                    else_=cast(literal_column("'{}'"), JSONB),
+                )
+            record = record.op("||")(part)
+    return cast(record, Text)
 
 
 def record_keys(spec: EntitySpec) -> list[str]:

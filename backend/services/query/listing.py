@@ -12,26 +12,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, tuple_
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from backend.jsonutil import dumps
-from backend.services.query.fields import FieldResolver, project, record_columns, record_keys, to_record
+from backend.errors import BadRequest
+from backend.jsonutil import dumps, loads
+from backend.services.query.fields import FieldResolver, pg_record_json, project, record_columns, record_keys, to_record
 from backend.services.query.filters import QueryCompiler
 from backend.services.query.params import ListParams, decode_cursor, encode_cursor, fingerprint
 from backend.services.query.targets import ColumnTarget, PgJson, Target
 from backend.services.registry import EntitySpec
 
 NON_NULL = {"id", "created_date", "updated_date", "is_sample"}
+Db = Session | Connection
 
 
 @dataclass
 class Page:
-    records: list[dict[str, Any]]
+    body: bytes  # the JSON array, ready to send
     total: int | None
     next_cursor: str | None
 
-    def body(self) -> bytes:
-        return dumps(self.records)
+    def records(self) -> list[dict[str, Any]]:
+        return loads(self.body)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -127,13 +130,16 @@ def _cursor_value(value: Any) -> Any:
     return value.isoformat(timespec="microseconds") if isinstance(value, dt.datetime) else value
 
 
-def list_page(session: Session, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
-    resolver = FieldResolver(session, spec, strict=strict)
+def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
+    resolver = FieldResolver(db, spec, strict=strict)
     where = where_clause(resolver, params, deleted=deleted)
     keys = _sort_keys(resolver, params)
     for name in params.fields or ():
         resolver(name)  # validates each requested field
-    columns = record_columns(spec)
+    postgres = resolver.dialect == "postgresql"
+    # PostgreSQL renders each record's JSON itself (one text value per row, nothing to parse here);
+    # SQLite returns the columns and orjson renders them.
+    columns = [pg_record_json(spec, params.fields).label("j")] if postgres else record_columns(spec)
     sort_cols = [k.expr.label(f"_s{i}") for i, k in enumerate(keys)]
     stmt: Select[Any] = select(*columns, *sort_cols).where(where).order_by(*(k.order_by() for k in keys))
     print_ = fingerprint(spec.name, params, deleted)
@@ -141,35 +147,35 @@ def list_page(session: Session, spec: EntitySpec, params: ListParams, *, strict:
         try:
             stmt = stmt.where(_after(keys, decode_cursor(params.cursor, print_)))
         except (ValueError, TypeError):
-            from backend.errors import BadRequest
-
             raise BadRequest("cursor does not fit this query") from None
     elif params.skip:
         stmt = stmt.offset(params.skip)
-    stmt = stmt.limit(params.limit + 1)
-    rows = session.execute(stmt).all() if params.limit else []
+    rows = db.execute(stmt.limit(params.limit + 1)).all() if params.limit else []
     more = len(rows) > params.limit
     rows = rows[: params.limit]
-    names = record_keys(spec)
     width = len(columns)
-    records = [project(to_record(names, row[: width - 1], row[width - 1]), params.fields) for row in rows]
+    if postgres:
+        body = b"[" + ",".join(row[0] for row in rows).encode() + b"]"
+    else:
+        names = record_keys(spec)
+        body = dumps([project(to_record(names, row[: width - 1], row[width - 1]), params.fields) for row in rows])
     next_cursor = None
     if more and rows:
         next_cursor = encode_cursor([_cursor_value(v) for v in rows[-1][width:]], print_)
     total = None
     if params.count:
-        total = session.scalar(select(func.count()).select_from(spec.table).where(where))
-    return Page(records=records, total=total, next_cursor=next_cursor)
+        total = db.scalar(select(func.count()).select_from(spec.table).where(where))
+    return Page(body=body, total=total, next_cursor=next_cursor)
 
 
-def select_ids(session: Session, spec: EntitySpec, q: dict[str, Any] | None, *, strict: bool = False) -> list[str]:
+def select_ids(db: Db, spec: EntitySpec, q: dict[str, Any] | None, *, strict: bool = False) -> list[str]:
     """Ids of the live records matching `q` (for bulk operations and WhatsApp audiences)."""
-    resolver = FieldResolver(session, spec, strict=strict)
+    resolver = FieldResolver(db, spec, strict=strict)
     where = where_clause(resolver, ListParams(q=q))
-    return list(session.scalars(select(spec.model.id).where(where).order_by(spec.model.created_date, spec.model.id)))
+    return list(db.scalars(select(spec.model.id).where(where).order_by(spec.model.created_date, spec.model.id)))
 
 
-def count(session: Session, spec: EntitySpec, params: ListParams, *, strict: bool) -> int:
-    resolver = FieldResolver(session, spec, strict=strict)
+def count(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool) -> int:
+    resolver = FieldResolver(db, spec, strict=strict)
     where = where_clause(resolver, params)
-    return int(session.scalar(select(func.count()).select_from(spec.table).where(where)) or 0)
+    return int(db.scalar(select(func.count()).select_from(spec.table).where(where)) or 0)
