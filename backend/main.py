@@ -15,6 +15,8 @@ from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
 from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.routes import build_router
+from backend.services.matching import register_hooks
+from backend.services.whatsapp.sender import start_inapp_sender, stop_inapp_sender
 
 ALLOWED_HEADERS = [
     "Authorization",
@@ -27,13 +29,16 @@ ALLOWED_HEADERS = [
     "Idempotency-Key",
     "If-Match",
     "X-Request-ID",
+    "X-Base44-Anonymous-Id",  # 0.8 SDK in a browser, on calls without a token (login, public settings)
 ]
 EXPOSED_HEADERS = ["X-Total-Count", "ETag", "Location", "X-Next-Cursor", "X-Request-ID"]
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    start_inapp_sender()  # WHATSAPP_INAPP_SENDER=false when scripts/worker.py sends instead
     yield
+    stop_inapp_sender()
     from backend.database import get_engine
 
     get_engine().dispose()
@@ -53,6 +58,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    register_hooks()
     install_error_handlers(app)
     app.include_router(build_router())
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)

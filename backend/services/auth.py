@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from backend.database import get_sessionmaker
 from backend.errors import BadRequest, Forbidden, RateLimited, Unauthorized
 from backend.models.base import utcnow
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
+from backend.services import mail
 from backend.services.security import (
     TokenClaims,
     create_access_token,
@@ -26,6 +28,7 @@ from backend.services.security import (
 )
 from backend.services.users import check_password_rules, user_record
 
+log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "Incorrect email or password"
 RESET_LIFETIME = dt.timedelta(hours=24)
 
@@ -132,6 +135,24 @@ def issue_reset(session: Session, user: User, purpose: str = "reset") -> dict[st
     session.flush()
     base = get_settings().public_url.rstrip("/")
     return {"reset_token": token, "reset_url": f"{base}/login?{purpose}_token={token}", "expires_at": expires}
+
+
+def request_reset(session: Session, email: Any) -> None:
+    """Self-service reset: mails a one-time link when SMTP is configured; silent for unknown emails."""
+    if not isinstance(email, str) or "@" not in email or len(email) > 320:
+        return
+    if not mail.is_configured():
+        log.warning("a password reset was requested but SMTP is not configured; an admin can issue a link")
+        return
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None or user.disabled:
+        return
+    link = issue_reset(session, user)
+    mail.send_mail(
+        to=user.email,
+        subject="Reset your password / איפוס סיסמה",
+        body=f"Open this link within 24 hours to choose a new password:\n{link['reset_url']}\n",
+    )
 
 
 def redeem_reset(session: Session, token: Any, new_password: Any) -> User:

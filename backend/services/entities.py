@@ -16,14 +16,16 @@ from sqlalchemy.orm import Session
 
 from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from backend.models.base import new_id, utcnow
-from backend.services import hooks
+from backend.services import hooks, update_ops
 from backend.services.query import ListParams, Page, list_page
+from backend.services.query import count as _count
 from backend.services.query import select_ids as _select_ids
 from backend.services.query.fields import record_columns, record_keys, to_record
 from backend.services.registry import EntitySpec, get_spec
 from backend.services.validation import validate_record
 
 MAX_BULK = 1000
+MAX_BULK_UPDATE = 500
 RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -151,15 +153,29 @@ def _check_if_match(if_match: str | None, version: int) -> None:
 
 
 def update_record(
-    session: Session, spec: EntitySpec, record_id: str, data: Any, *, if_match: str | None = None
+    session: Session,
+    spec: EntitySpec,
+    record_id: str,
+    data: Any,
+    *,
+    if_match: str | None = None,
+    unset: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], str]:
-    """Merge: keys present replace (null stores null), keys absent keep their value; built-ins ignored."""
+    """Merge: keys present replace (null stores null), keys absent keep their value; built-ins ignored.
+
+    `unset` (from `$unset`/`$rename`) removes undeclared fields and nulls declared ones.
+    """
     columns, extra = validate_record(spec, data, partial=True)
+    for name in unset:
+        if name in spec.fields:
+            columns[name] = None
     row = _fetch(session, spec, record_id, lock=True)
     record, version = _record(spec, row)
     _check_if_match(if_match, version)
     stored_extra: dict[str, Any] = row.extra or {}
-    merged_extra = {**stored_extra, **extra}
+    merged_extra = {k: v for k, v in {**stored_extra, **extra}.items() if k not in unset}
+    for name in unset - spec.fields.keys():
+        record.pop(name, None)
     now = utcnow()
     values = {**columns, "extra": merged_extra, "updated_date": now, "version": version + 1}
     model = spec.model
@@ -171,6 +187,28 @@ def update_record(
     return record, etag(version + 1)
 
 
+def bulk_update(session: Session, spec: EntitySpec, items: Any) -> list[dict[str, Any]]:
+    """`[{id, ...changes}, ...]` merged record by record in one transaction (any failure writes nothing)."""
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
+        raise BadRequest("Expected a JSON list of objects, each with the record's `id`")
+    if len(items) > MAX_BULK_UPDATE:
+        raise BadRequest(f"At most {MAX_BULK_UPDATE} records per bulk update (got {len(items)})")
+    return [update_record(session, spec, item["id"], item)[0] for item in items]
+
+
+def update_many(session: Session, spec: EntitySpec, query: Any, data: Any) -> tuple[int, bool]:
+    """Applies update operators to up to 500 matching records; `has_more` when more matched."""
+    if not isinstance(query, dict):
+        raise BadRequest("query must be a JSON object")
+    ops = update_ops.check(data)
+    ids = _select_ids(session, spec, query or None)
+    for record_id in ids[:MAX_BULK_UPDATE]:
+        record, _ = get(session, spec, record_id)
+        changes, removed = update_ops.apply(record, ops)
+        update_record(session, spec, record_id, changes, unset=removed)
+    return min(len(ids), MAX_BULK_UPDATE), len(ids) > MAX_BULK_UPDATE
+
+
 def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match: str | None = None) -> None:
     _, version = _record(spec, _fetch(session, spec, record_id, lock=True))
     _check_if_match(if_match, version)
@@ -180,6 +218,13 @@ def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match:
         .where(model.id == record_id)
         .values(deleted_at=utcnow(), updated_date=utcnow(), version=version + 1)
     )
+
+
+def delete_matching(session: Session, spec: EntitySpec, query: Any) -> int:
+    """Soft-deletes every live record matching `query`; an empty query is refused, not "delete all"."""
+    if not isinstance(query, dict) or not query:
+        raise BadRequest("deleteMany needs a non-empty query object (refusing to delete everything)")
+    return delete_many(session, spec, _select_ids(session, spec, query))
 
 
 def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
@@ -215,6 +260,10 @@ def list_records(
     session: Session | Connection, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False
 ) -> Page:
     return list_page(session, spec, params, strict=strict, deleted=deleted)
+
+
+def count_records(db: Session | Connection, spec: EntitySpec, params: ListParams) -> int:
+    return _count(db, spec, params, strict=False)
 
 
 def select_ids(session: Session, entity_name: str, q: dict[str, Any] | None) -> list[str]:

@@ -153,4 +153,6 @@ def _regex(name: str, pattern: Any, options: Any) -> tuple[str, str | None]:
         re.compile(pattern)
     except re.error as exc:
         raise BadRequest(f"{name}: invalid regular expression: {exc}") from None
-    return pattern, ("i" if options == "i" else None)
+    # "(?i)" leads the pattern on both databases (PostgreSQL AREs and Python's re read it); SQLAlchemy
+    # would silently drop a `flags` argument on SQLite.
+    return ("(?i)" + pattern if options == "i" else pattern), None

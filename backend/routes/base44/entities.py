@@ -1,0 +1,112 @@
+"""The Base44 surface's entity verbs (API.md §7.1): the same entity service and query engine as the REST
+surface, in the shapes `@base44/sdk` expects. Any PascalCase name not modelled is the document store."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from backend.database import run_read
+from backend.deps import AdminUser, CurrentUser, SessionDep
+from backend.errors import BadRequest
+from backend.jsonutil import JSONResponse, dumps
+from backend.routes.base44.common import AppId, EntityName, spec_for
+from backend.services import entities
+from backend.services.query import parse_list_params
+
+router = APIRouter(prefix="/api/apps/{app_id}/entities", tags=["Base44 entities"])
+# Base44 options we do not implement; refused with a clear 400 rather than read as a field filter.
+UNSUPPORTED = frozenset({"distinct"})
+AnyBody = Annotated[Any, Body()]
+
+
+def _params(request: Request) -> Any:
+    items = request.query_params.multi_items()
+    for name, _ in items:
+        if name in UNSUPPORTED:
+            raise BadRequest(f"The {name!r} option is not supported by this server")
+    return parse_list_params(items)
+
+
+@router.get("/{entity}/count", operation_id="b44_count")
+def count(app_id: AppId, entity: EntityName, request: Request) -> Response:
+    """`count(q)` → `{"count": n}`."""
+    spec, params = spec_for(app_id, entity), _params(request)
+    return JSONResponse({"count": run_read(lambda conn: entities.count_records(conn, spec, params))})
+
+
+@router.get("/{entity}/v2/list", operation_id="b44_list_cursor")
+def list_cursor(app_id: AppId, entity: EntityName, request: Request) -> Response:
+    """Cursor pages: `{"items", "next_cursor", "has_more"}`."""
+    spec, params = spec_for(app_id, entity), _params(request)
+    page = run_read(lambda conn: entities.list_records(conn, spec, params, strict=False))
+    head = b'{"items":' + page.body + b',"next_cursor":' + dumps(page.next_cursor)
+    return Response(head + b',"has_more":' + dumps(page.next_cursor is not None) + b"}", media_type="application/json")
+
+
+@router.post("/{entity}/bulk", status_code=201, operation_id="b44_bulk_create")
+def bulk_create(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
+    """`bulkCreate(list)`: all validated before any is written; records in input order."""
+    created = entities.bulk_create(session, spec_for(app_id, entity), body, entities.Actor(user.id, user.email))
+    return JSONResponse(created, status_code=201)
+
+
+@router.put("/{entity}/bulk", operation_id="b44_bulk_update")
+def bulk_update(app_id: AppId, entity: EntityName, session: SessionDep, body: AnyBody) -> Response:
+    """`bulkUpdate([{id, ...}])`, at most 500, all or nothing."""
+    return JSONResponse(entities.bulk_update(session, spec_for(app_id, entity), body))
+
+
+@router.patch("/{entity}/update-many", operation_id="b44_update_many")
+def update_many(app_id: AppId, entity: EntityName, session: SessionDep, body: AnyBody) -> Response:
+    """`updateMany(query, data)` with Mongo update operators; 500 records per call, `has_more` if more."""
+    if not isinstance(body, dict) or "query" not in body or "data" not in body:
+        raise BadRequest('Expected {"query": {...}, "data": {...}}')
+    updated, more = entities.update_many(session, spec_for(app_id, entity), body["query"], body["data"])
+    return JSONResponse({"success": True, "updated": updated, "has_more": more})
+
+
+@router.get("/{entity}", operation_id="b44_list")
+async def list_records(app_id: AppId, entity: EntityName, request: Request) -> Response:
+    """`list(sort, limit, skip, fields)` / `filter(q, ...)`: a plain JSON array; limit absent → 5000."""
+    spec, params = spec_for(app_id, entity), _params(request)
+    page = await run_in_threadpool(run_read, lambda conn: entities.list_records(conn, spec, params, strict=False))
+    return Response(page.body, media_type="application/json")
+
+
+@router.post("/{entity}", status_code=201, operation_id="b44_create")
+def create(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
+    """`create(data)`."""
+    record, tag = entities.create(session, spec_for(app_id, entity), body, entities.Actor(user.id, user.email))
+    return JSONResponse(record, status_code=201, headers={"ETag": tag})
+
+
+@router.delete("/{entity}", operation_id="b44_delete_many")
+def delete_many(app_id: AppId, entity: EntityName, session: SessionDep, _: AdminUser, body: AnyBody = None) -> Response:
+    """`deleteMany(query)` (admin): soft-deletes the matches; an empty query is refused."""
+    deleted = entities.delete_matching(session, spec_for(app_id, entity), body)
+    return JSONResponse({"success": True, "deleted": deleted})
+
+
+@router.get("/{entity}/{record_id}", operation_id="b44_get")
+async def get_record(app_id: AppId, entity: EntityName, record_id: str) -> Response:
+    """`get(id)`."""
+    spec = spec_for(app_id, entity)
+    record, tag = await run_in_threadpool(run_read, lambda conn: entities.get(conn, spec, record_id))
+    return JSONResponse(record, headers={"ETag": tag})
+
+
+@router.put("/{entity}/{record_id}", operation_id="b44_update")
+def update(app_id: AppId, entity: EntityName, record_id: str, session: SessionDep, body: AnyBody) -> Response:
+    """`update(id, data)`: a merge; built-in fields the form sends back are ignored."""
+    record, tag = entities.update_record(session, spec_for(app_id, entity), record_id, body)
+    return JSONResponse(record, headers={"ETag": tag})
+
+
+@router.delete("/{entity}/{record_id}", operation_id="b44_delete")
+def delete(app_id: AppId, entity: EntityName, record_id: str, session: SessionDep) -> Response:
+    """`delete(id)` → `{"success": true}`; the record goes to the trash."""
+    entities.soft_delete(session, spec_for(app_id, entity), record_id)
+    return JSONResponse({"success": True})
