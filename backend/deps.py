@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from backend.concurrency import in_thread
 from backend.config import Settings, get_settings
 from backend.database import get_session, run_read
 from backend.errors import Forbidden, Unauthorized
@@ -21,17 +22,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
 
-def get_current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> AuthUser:
+async def get_current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> AuthUser:
     """Checked against the database on every request (revocation, disabling and password changes act at
     once), on a pooled autocommit connection of its own: one round trip, no session."""
     if not token:
         raise Unauthorized("Not authenticated: send `Authorization: Bearer <token>`")
-    user = run_read(lambda conn: authenticate(conn, token))
+    user = await in_thread(lambda: run_read(lambda conn: authenticate(conn, token)))
     request.state.user = user
     return user
 
 
-def require_admin(user: Annotated[AuthUser, Depends(get_current_user)]) -> AuthUser:
+async def require_admin(user: Annotated[AuthUser, Depends(get_current_user)]) -> AuthUser:
     if not user.is_admin:
         raise Forbidden("Only an administrator may do this")
     return user

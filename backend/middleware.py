@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
@@ -10,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.errors import error_response
 from backend.logs import request_id_var
 
+log = logging.getLogger("backend.errors")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -31,14 +33,23 @@ class RequestIdMiddleware:
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(rid)
         raw = rid.encode()
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", raw)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Caught here, not by Starlette's outer handler, so the log line and the answer keep the id.
+            log.exception("unhandled error")
+            if started:
+                raise
+            await error_response(500, "Internal server error", code="internal_error")(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
 

@@ -124,3 +124,24 @@ def test_settings_refuse_example_secrets_outside_development() -> None:
         Settings(environment="production", secret_key="s" * 40, admin_password="test123")
     ok = Settings(environment="development", secret_key=EXAMPLE_SECRET_KEY, admin_password="test123")
     assert ok.environment == "development"
+
+
+def test_unexpected_error_is_a_bare_500_with_request_id(app: Any, caplog: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    @app.get("/api/_boom_for_test", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/api/_boom_for_test", headers={"X-Request-ID": "req-500-check"})
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != "/api/_boom_for_test"]
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "Internal server error",
+        "message": "Internal server error",
+        "code": "internal_error",
+    }
+    assert response.headers["x-request-id"] == "req-500-check"
+    assert "secret internals" not in response.text
+    assert any("unhandled error" in r.getMessage() for r in caplog.records)

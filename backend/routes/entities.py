@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
+from backend.concurrency import in_thread
 from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import Forbidden
@@ -86,7 +86,8 @@ def make_router(spec: EntitySpec) -> APIRouter:
     async def list_records(request: Request) -> Response:
         """List records: sort, limit/skip, fields, `q`, field=value filters, count, keyset cursor."""
         # The hot path: one hop to a worker thread, one pooled autocommit connection, no session.
-        return await run_in_threadpool(_list, request.query_params.multi_items(), False)
+        items = request.query_params.multi_items()
+        return await in_thread(lambda: _list(items, False))
 
     @router.get(
         "/trash",
@@ -101,7 +102,7 @@ def make_router(spec: EntitySpec) -> APIRouter:
     @router.get("/{record_id}", operation_id=f"{name}_get", responses={200: _json(record, "The record"), **ERRORS})
     async def get_record(record_id: str) -> Response:
         """One record, with its ETag."""
-        return await run_in_threadpool(_get, record_id)
+        return await in_thread(lambda: _get(record_id))
 
     @router.post(
         "",

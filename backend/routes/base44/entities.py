@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
+from backend.concurrency import in_thread
 from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import BadRequest
@@ -72,7 +72,7 @@ def update_many(app_id: AppId, entity: EntityName, session: SessionDep, body: An
 async def list_records(app_id: AppId, entity: EntityName, request: Request) -> Response:
     """`list(sort, limit, skip, fields)` / `filter(q, ...)`: a plain JSON array; limit absent → 5000."""
     spec, params = spec_for(app_id, entity), _params(request)
-    page = await run_in_threadpool(run_read, lambda conn: entities.list_records(conn, spec, params, strict=False))
+    page = await in_thread(lambda: run_read(lambda conn: entities.list_records(conn, spec, params, strict=False)))
     return Response(page.body, media_type="application/json")
 
 
@@ -94,7 +94,7 @@ def delete_many(app_id: AppId, entity: EntityName, session: SessionDep, _: Admin
 async def get_record(app_id: AppId, entity: EntityName, record_id: str) -> Response:
     """`get(id)`."""
     spec = spec_for(app_id, entity)
-    record, tag = await run_in_threadpool(run_read, lambda conn: entities.get(conn, spec, record_id))
+    record, tag = await in_thread(lambda: run_read(lambda conn: entities.get(conn, spec, record_id)))
     return JSONResponse(record, headers={"ETag": tag})
 
 

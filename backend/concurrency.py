@@ -1,0 +1,24 @@
+"""One light hop to a worker thread for blocking database work on the hot path.
+
+`asyncio`'s `run_in_executor` costs about a third of anyio's `to_thread` per call (no capacity
+limiter, no cancel scopes), which measurably matters when every list request makes two hops (the
+auth check and the query). A dedicated pool keeps it apart from the default executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="db")
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    """Run `fn` in the database worker pool; context variables (the request id) travel along."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_executor, functools.partial(context.run, fn))

@@ -1,0 +1,131 @@
+"""The database goes away and comes back: 503s (never 500s) while it is gone, recovery without restart.
+
+PostgreSQL only: the app talks to it through a TCP proxy on loopback that the test cuts and restores.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from backend import database
+from backend.config import get_settings
+from tests.conftest import IS_POSTGRES, assert_error, make_user
+
+pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="a database outage is simulated on PostgreSQL's TCP port")
+
+
+class Proxy:
+    """Forwards loopback connections to the database; `cut()` drops them all and refuses new ones."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self.listener: socket.socket | None = None
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, target):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        if self.listener is not None:
+            # shutdown() first: a bare close() leaves a thread blocked in accept() still listening
+            try:
+                self.listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            for s in self.sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self.sockets.clear()
+
+
+def _clear_engines() -> None:
+    for cached in (database.get_engine, database.get_read_engine, database.get_sessionmaker):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def proxied(monkeypatch: Any) -> Iterator[Proxy]:
+    settings = get_settings()
+    url = make_url(settings.database_url)
+    proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    database.get_engine().dispose()
+    database.get_read_engine().dispose()
+    monkeypatch.setattr(settings, "database_url", url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    _clear_engines()
+    yield proxy
+    proxy.cut()
+    database.get_engine().dispose()
+    database.get_read_engine().dispose()
+    monkeypatch.undo()
+    _clear_engines()
+
+
+def test_outage_answers_503_and_recovers(app: Any, proxied: Proxy) -> None:
+    user = make_user("outage@example.com")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/contacts", headers=user["headers"]).status_code == 200
+        assert client.post("/api/contacts", headers=user["headers"], json={"full_name": "לפני"}).status_code == 201
+
+        proxied.cut()
+        health = client.get("/api/health")
+        assert health.status_code == 503 and health.json()["database"] == "unavailable"
+        assert_error(client.get("/api/contacts", headers=user["headers"]), 503, "service_unavailable")
+        assert_error(
+            client.post("/api/contacts", headers=user["headers"], json={"full_name": "x"}), 503, "service_unavailable"
+        )
+
+        proxied.start()
+        statuses = [client.get("/api/contacts", headers=user["headers"]).status_code for _ in range(3)]
+        assert statuses[-1] == 200 and statuses.count(200) >= 2, statuses
+        assert client.get("/api/health").status_code == 200
+        names = [r["full_name"] for r in client.get("/api/contacts", headers=user["headers"]).json()]
+        assert names == ["לפני"]
