@@ -5,6 +5,7 @@ PostgreSQL only: the app talks to it through a TCP proxy on loopback that the te
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -61,18 +62,14 @@ class Proxy:
             pass
         finally:
             for s in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         if self.listener is not None:
             # shutdown() first: a bare close() leaves a thread blocked in accept() still listening
-            try:
+            with contextlib.suppress(OSError):
                 self.listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self.listener.close()
             self.listener = None
         with self.lock:
