@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 from fastapi.responses import HTMLResponse
 
+from backend.config import get_settings
+
 TEXT = {
     "he": {
         "title": "כניסה למערכת", "email": "אימייל", "password": "סיסמה", "submit": "כניסה",
@@ -31,7 +33,8 @@ TEXT = {
 }  # fmt: skip
 
 STYLE = """
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif;background:#f4f6f8;color:#1b1f24}
+body{margin:0;padding:0 1rem;font-family:system-ui,-apple-system,"Segoe UI",Arial,sans-serif}
+body{background:#f4f6f8;color:#1b1f24}
 main{max-width:24rem;margin:12vh auto;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}
 h1{font-size:1.4rem;margin:0 0 1.2rem}label{display:block;margin:.9rem 0 .3rem;font-weight:600}
 input{width:100%;box-sizing:border-box;padding:.7rem;font-size:1rem;border:1px solid #8a939c;border-radius:8px}
@@ -74,18 +77,22 @@ def render_page(
             _hidden("reset_token", reset_token)
             + f'<label for="new_password">{t["new_password"]}</label>'
             + '<input id="new_password" name="new_password" type="password" autocomplete="new-password" '
-            'required minlength="8">' + f'<button type="submit">{t["set"]}</button>'
+            f'required autofocus minlength="{get_settings().password_min_length}" maxlength="1024">'
+            + f'<button type="submit">{t["set"]}</button>'
         )
     else:
         heading = t["title"]
         fields = (
             f'<label for="email">{t["email"]}</label>'
-            f'<input id="email" name="email" type="email" autocomplete="username" required value="{escape(email)}">'
+            f'<input id="email" name="email" type="email" autocomplete="username" required maxlength="320" '
+            f'value="{escape(email)}"{"" if error else " autofocus"}>'
             f'<label for="password">{t["password"]}</label>'
-            '<input id="password" name="password" type="password" autocomplete="current-password" required>'
+            '<input id="password" name="password" type="password" autocomplete="current-password" required '
+            f'maxlength="1024"{" autofocus" if error else ""}>'
             f'<button type="submit">{t["submit"]}</button>'
         )
-    query = "?" + escape(urlencode({"lang": t["other_lang"], **({"from_url": from_url} if from_url else {})}))
+    keep = {"from_url": from_url, "app_id": app_id, "reset_token": reset_token}
+    query = "?" + escape(urlencode({"lang": t["other_lang"], **{k: v for k, v in keep.items() if v}}))
     page = (
         f'<!doctype html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
