@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.jsonutil import JSONResponse
@@ -166,6 +166,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         log.info("database refused a value: %s", str(exc.orig).strip()[:300])
         return error_response(400, "The database refused a value in this request")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique constraint (a Match pair, a user's email...) raced or repeated: the client's conflict.
+        log.info("integrity conflict: %s", str(exc.orig).strip()[:300])
+        return error_response(409, "This conflicts with an existing record (a value that must be unique is taken)")
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:

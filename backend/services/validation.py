@@ -33,6 +33,8 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
             return None, "expected text"
         if len(value) > MAX_TEXT:
             return None, f"at most {MAX_TEXT} characters"
+        if "\x00" in value:
+            return None, "may not contain the NUL character (U+0000)"
         return value, None
     if kind == "int":
         if isinstance(value, float) and value.is_integer():
@@ -53,6 +55,8 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
             return None, "expected a list of text values"
         if sum(len(v) for v in value) > MAX_TEXT * 4:
             return None, "list too long"
+        if any("\x00" in v for v in value):
+            return None, "may not contain the NUL character (U+0000)"
         return value, None
     return None, f"unknown kind {kind}"
 
@@ -97,8 +101,12 @@ def validate_record(
         for name, declared in spec.fields.items():
             if declared.required and name in columns and not columns[name]:
                 errors.append(field_error(name, "required: may not be empty", columns[name], kind="missing"))
-    if extra and len(dumps(extra)) > MAX_EXTRA_BYTES:
-        errors.append(field_error("*", f"undeclared fields exceed {MAX_EXTRA_BYTES} bytes", None))
+    if extra:
+        encoded = dumps(extra)
+        if len(encoded) > MAX_EXTRA_BYTES:
+            errors.append(field_error("*", f"undeclared fields exceed {MAX_EXTRA_BYTES} bytes", None))
+        if b"\\u0000" in encoded:  # PostgreSQL cannot store U+0000: refuse it on every database alike
+            errors.append(field_error("*", "text may not contain the NUL character (U+0000)", None))
     if errors:
         names = ", ".join(str(e["loc"][-1]) for e in errors[:5])
         raise ValidationFailed(f"Invalid {spec.name}: check {names}", detail=errors)
