@@ -25,20 +25,28 @@ os.environ.update(
         "CORS_ORIGINS": "http://localhost:5173,https://crm.example.com",
         "FRONTEND_URL": "http://localhost:5173",
         "AUTO_MATCH": "false",
+        "WHATSAPP_INAPP_SENDER": "false",
         "LOG_LEVEL": "WARNING",
     }
 )
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from pwdlib import PasswordHash  # noqa: E402
+from pwdlib.hashers.argon2 import Argon2Hasher  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from backend.database import Base, get_engine, get_sessionmaker  # noqa: E402
 from backend.main import create_app  # noqa: E402
+from backend.services import security  # noqa: E402
 from backend.services.security import create_access_token  # noqa: E402
 from backend.services.users import create_user  # noqa: E402
 
 IS_POSTGRES = _DB_URL.startswith("postgresql")
+
+# Still Argon2id, with the smallest cost: the suite creates hundreds of users and would otherwise spend
+# minutes hashing. Production keeps pwdlib's recommended parameters.
+security._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 ROOT = Path(__file__).resolve().parent.parent
 
 

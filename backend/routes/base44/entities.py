@@ -14,6 +14,7 @@ from backend.errors import BadRequest
 from backend.jsonutil import JSONResponse, dumps
 from backend.routes.base44.common import AppId, EntityName, spec_for
 from backend.services import entities
+from backend.services.importer.api import import_entities_upload
 from backend.services.query import parse_list_params
 
 router = APIRouter(prefix="/api/apps/{app_id}/entities", tags=["Base44 entities"])
@@ -66,6 +67,20 @@ def update_many(app_id: AppId, entity: EntityName, session: SessionDep, body: An
         raise BadRequest('Expected {"query": {...}, "data": {...}}')
     updated, more = entities.update_many(session, spec_for(app_id, entity), body["query"], body["data"])
     return JSONResponse({"success": True, "updated": updated, "has_more": more})
+
+
+@router.post("/{entity}/import", operation_id="b44_import")
+async def import_file(app_id: AppId, entity: EntityName, request: Request, user: CurrentUser) -> Response:
+    """`importEntities(file)`: a CSV (or JSON) file of records → `{"status", "details", "output"}`.
+
+    A broken file or any refused row answers `status: "error"` and imports nothing. An admin's file
+    keeps ids and built-ins (upsert by id); anyone else's rows become new records, as with bulkCreate.
+    """
+    spec_for(app_id, entity)
+    answer = await import_entities_upload(
+        request.stream(), request.headers.get("content-type"), entity=entity, user=user
+    )
+    return JSONResponse(answer)
 
 
 @router.get("/{entity}", operation_id="b44_list")

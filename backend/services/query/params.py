@@ -90,6 +90,8 @@ def parse_list_params(items: Iterable[tuple[str, str]], ignore: frozenset[str] =
     for name, raw in items:
         if name in ignore:
             continue
+        if "\x00" in raw or "\\u0000" in raw:  # PostgreSQL cannot even compare against U+0000
+            raise BadRequest(f"{name[:60]!r}: the NUL character (U+0000) is not allowed")
         if name in ("sort", "order_by"):
             params.sort = parse_sort(raw)
         elif name == "limit":

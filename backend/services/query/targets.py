@@ -216,7 +216,7 @@ class PgJson(Target):
         return and_(self.expr.isnot(None), self.type != "null")
 
     def regex(self, pattern: str, flags: str | None) -> Cond:
-        as_text = self.expr.op("#>>")(cast(literal("{}"), ARRAY(Text)))
+        as_text = self.expr.op("#>>", return_type=Text)(cast(literal("{}"), ARRAY(Text)))
         return case((self.type == "string", as_text)).regexp_match(pattern, flags=flags)
 
     def all_(self, values: list[Any]) -> Cond:
