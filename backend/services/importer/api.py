@@ -1,0 +1,127 @@
+"""The import entry points the HTTP surfaces call (API.md §7.1 `importEntities`, §8 admin import).
+
+- `import_json(session, entity, records, dry_run=..., force=...)`: the admin API's JSON array body.
+- `import_file(session, entity, content, filename, dry_run=..., force=...)`: the admin API's uploaded file.
+- `import_entities_file(session, entity, content, filename=..., actor=..., trusted=...)`: Base44's
+  `importEntities(file)`, answering `{"status", "details", "output"}`; all or nothing.
+- `import_entities_upload(body, content_type, entity=..., user=...)`: the same, straight from a multipart
+  request body (reads the `file` part, opens and commits its own session).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from backend.config import get_settings
+from backend.database import get_sessionmaker
+from backend.errors import PayloadTooLarge, ValidationFailed
+from backend.services.auth import AuthUser
+from backend.services.entities import Actor
+from backend.services.importer.report import EntityReport
+from backend.services.importer.run import import_records
+from backend.services.importer.sources import CsvSource, JsonSource, Row
+from backend.services.importer.writer import ImportOptions
+from backend.services.multipart import open_file_part
+from backend.services.registry import get_spec
+
+
+def _rows_of(content: bytes, filename: str | None) -> Any:
+    """A callable giving the rows of an uploaded CSV or JSON file (decided by its name, else by its first byte)."""
+    name = (filename or "").lower()
+    is_json = name.endswith(".json") or (
+        not name.endswith(".csv") and content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"["
+    )
+
+    def rows() -> Any:
+        if is_json:
+            return JsonSource(content).rows()
+        return CsvSource(io.BytesIO(content), len(content)).rows()
+
+    return rows
+
+
+def import_json(
+    session: Session, entity: str, records: Any, *, dry_run: bool = False, force: bool = False
+) -> EntityReport:
+    """Admin: a JSON array of records with ids and built-ins kept verbatim, upserted by id."""
+    get_spec(entity)  # 404 for a name that is no entity, before anything else
+    if not isinstance(records, list):
+        raise ValidationFailed(
+            "Expected a JSON array of records",
+            detail=[{"type": "list_type", "loc": ["body"], "msg": "Input should be a list", "input": None}],
+        )
+    options = ImportOptions(dry_run=dry_run, force=force)
+    report, _ = import_records(session, entity, lambda: JsonSource.of(records).rows(), options)
+    return report
+
+
+def import_file(
+    session: Session, entity: str, content: bytes, filename: str | None, *, dry_run: bool = False, force: bool = False
+) -> EntityReport:
+    """Admin: an uploaded `<Entity>_export.csv` or `<Entity>.json`, same semantics as the script."""
+    get_spec(entity)
+    options = ImportOptions(dry_run=dry_run, force=force)
+    report, _ = import_records(session, entity, _rows_of(content, filename), options, source=filename or "upload")
+    return report
+
+
+def import_entities_file(
+    session: Session, entity: str, content: bytes, *, filename: str | None = None, actor: Actor, trusted: bool
+) -> dict[str, Any]:
+    """Base44's `importEntities(file)`: `{"status": "success", "details", "output": [records]}`, or
+    `{"status": "error", "details", "output": None}` with nothing written when the file or any row is refused.
+
+    `trusted` (an admin): ids and built-ins in the file are kept and rows upsert by id; rows without an id
+    are new records. Otherwise every row is a new record created by `actor`, as with `bulkCreate`.
+    """
+    get_spec(entity)
+    options = ImportOptions(trusted=trusted, new_ids=True, actor=actor, collect=True, hooks=True)
+    report, output = import_records(session, entity, _rows_of(content, filename), options, source=filename or "upload")
+    if not report.ok:
+        session.rollback()
+        details = report.summary() + ("" if report.error else " — nothing was imported; fix the rows and try again")
+        return {"status": "error", "details": details, "output": None}
+    return {"status": "success", "details": report.summary(), "output": output}
+
+
+async def read_upload(body: AsyncIterator[bytes], content_type: str | None) -> tuple[str, bytes]:
+    """The `file` part of a multipart body, whole (imports parse the file as one), up to UPLOAD_MAX_BYTES."""
+    limit = get_settings().upload_max_bytes
+    part = await open_file_part(body, content_type, max_file_bytes=limit)
+    data = bytearray()
+    async for chunk in part.chunks:
+        data += chunk
+        if len(data) > limit:
+            raise PayloadTooLarge(f"The file is larger than the upload limit of {limit} bytes (UPLOAD_MAX_BYTES)")
+    return part.filename, bytes(data)
+
+
+async def import_entities_upload(
+    body: AsyncIterator[bytes], content_type: str | None, *, entity: str, user: AuthUser
+) -> dict[str, Any]:
+    """The whole `POST /api/apps/{app_id}/entities/{Entity}/import` once the route has checked the app id."""
+    get_spec(entity)
+    filename, content = await read_upload(body, content_type)
+
+    def work() -> dict[str, Any]:
+        with get_sessionmaker()() as session:
+            answer = import_entities_file(
+                session,
+                entity,
+                content,
+                filename=filename,
+                actor=Actor(user.id, user.email),
+                trusted=user.is_admin,
+            )
+            session.commit()
+            return answer
+
+    return await run_in_threadpool(work)
+
+
+__all__ = ["Row", "import_entities_file", "import_entities_upload", "import_file", "import_json", "read_upload"]

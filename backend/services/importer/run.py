@@ -1,0 +1,123 @@
+"""Running imports: one entity inside a caller's session (the API), or many, each in its own transaction (the script).
+
+Either way an entity is all-or-nothing against crashes and source-level errors: its rows are written in
+one transaction that commits only when the whole source was read. Rejected rows are reported and the
+rest written (a bad row never blocks the good ones). A dry run writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.errors import NotFound
+from backend.services.importer.refs import RefTracker
+from backend.services.importer.report import EntityReport
+from backend.services.importer.sources import Row, SourceError
+from backend.services.importer.writer import EntityImport, ImportOptions
+from backend.services.registry import get_spec
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None]
+
+
+def _database_reason(exc: SQLAlchemyError) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"the database refused the data ({text[0][:200] if text else type(exc).__name__})"
+
+
+def _import(
+    session: Session,
+    entity: str,
+    source: str,
+    rows: Callable[[], Iterable[Row]],
+    options: ImportOptions,
+    progress: Progress | None,
+) -> tuple[EntityReport, EntityImport | None]:
+    """Reads and writes (unless dry) one entity; on failure rolls `session` back and says why in the report."""
+    report = EntityReport(entity=entity, source=source)
+    try:
+        spec = get_spec(entity)
+    except NotFound:
+        report.fail(f"{entity!r} is not an entity name (PascalCase letters and digits; User is imported with --users)")
+        return report, None
+    job = EntityImport(session, spec, report, options)
+    try:
+        job.run(rows(), progress)
+        if not options.dry_run:
+            session.flush()
+    except SourceError as exc:
+        session.rollback()
+        report.fail(str(exc))
+        return report, None
+    except SQLAlchemyError as exc:  # something the row checks did not foresee: the whole entity is refused
+        session.rollback()
+        log.warning("import of %s refused by the database: %s", entity, exc)
+        report.fail(_database_reason(exc))
+        return report, None
+    return report, job
+
+
+def import_records(
+    session: Session,
+    entity: str,
+    rows: Callable[[], Iterable[Row]],
+    options: ImportOptions,
+    *,
+    source: str = "request",
+) -> tuple[EntityReport, list[dict[str, Any]]]:
+    """One entity in the caller's session (which the caller commits): the report and, if asked, the records."""
+    report, job = _import(session, entity, source, rows, options, None)
+    if job is None:
+        return report, []
+    job.refs.resolve(session, [report])
+    return report, job.output
+
+
+class ImportRun:
+    """Many entities, each in its own transaction; dangling references are resolved across all of them at the end."""
+
+    def __init__(self, sessions: sessionmaker[Session], options: ImportOptions) -> None:
+        self.sessions, self.options = sessions, options
+        self.reports: list[EntityReport] = []
+        self.refs = RefTracker()
+
+    def add(
+        self, entity: str, source: str, rows: Callable[[], Iterable[Row]], progress: Progress | None = None
+    ) -> EntityReport:
+        with self.sessions() as session:
+            report, job = _import(session, entity, source, rows, self.options, progress)
+            if job is not None:
+                try:
+                    if self.options.dry_run:
+                        session.rollback()
+                    else:
+                        session.commit()
+                except SQLAlchemyError as exc:
+                    session.rollback()
+                    report.fail(_database_reason(exc))
+                    job = None
+            if job is not None:
+                self.refs.merge(job.refs)
+        self.reports.append(report)
+        return report
+
+    def fail(self, entity: str, source: str, message: str) -> EntityReport:
+        """A source that could not even be opened (a download that failed, an unreadable file)."""
+        report = EntityReport(entity=entity, source=source)
+        report.fail(message)
+        self.reports.append(report)
+        return report
+
+    def finish(self) -> list[EntityReport]:
+        with self.sessions() as session:
+            self.refs.resolve(session, self.reports)
+        return self.reports
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
