@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_send_rate: float = 20.0
+    whatsapp_connect_timeout: float = 5.0
+    whatsapp_read_timeout: float = 20.0
+    whatsapp_inapp_sender: bool = True
     phone_default_region: str = "IL"
 
     smtp_host: str = ""

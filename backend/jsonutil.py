@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse as StarletteJSONResponse
 
 _OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
@@ -38,10 +38,9 @@ def dumps(value: Any) -> bytes:
 loads = orjson.loads
 
 
-class JSONResponse(Response):
-    """A JSON response rendered by `dumps` (FastAPI's ORJSONResponse is deprecated)."""
-
-    media_type = "application/json"
+class JSONResponse(StarletteJSONResponse):
+    """A JSON response rendered by `dumps` (FastAPI's ORJSONResponse is deprecated). A JSONResponse
+    subclass, so FastAPI documents each route's response model rather than a plain string."""
 
     def render(self, content: Any) -> bytes:
         return dumps(content)

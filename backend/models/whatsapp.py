@@ -1,0 +1,77 @@
+"""WhatsApp bookkeeping: bulk batches, idempotency keys, opted-out phones and the shared send pacer.
+
+The messages themselves are MarketingLog rows (one per message); these tables only hold what the
+sender needs around them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import DateTime, Float, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.database import Base, JsonType
+from backend.models.base import new_id, utcnow
+from backend.models.marketing_log import MarketingLog
+
+
+class WhatsAppBatch(Base):
+    """One `send-bulk` request. `status` is stored only for what cannot be derived from its messages:
+    `queued` (active), `paused` (provider token refused, code 190), `cancelled`, `finished`."""
+
+    __tablename__ = "whatsapp_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    status: Mapped[str] = mapped_column(String(16), default="queued", nullable=False, index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    queued: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    skipped: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    skipped_reasons: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict, nullable=False)
+    message: Mapped[str | None] = mapped_column(Text)
+    template: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_by_id: Mapped[str | None] = mapped_column(String(64))
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    finished_date: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class WhatsAppIdempotencyKey(Base):
+    """An `Idempotency-Key` of `POST /api/whatsapp/send`, per user: a repeat returns the first log."""
+
+    __tablename__ = "whatsapp_idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    log_id: Mapped[str | None] = mapped_column(String(64))
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+
+
+class WhatsAppOptOut(Base):
+    """A phone (E.164) that asked for no more messages: an inbound keyword, or Meta's code 131050."""
+
+    __tablename__ = "whatsapp_opt_outs"
+
+    phone_e164: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class WhatsAppPacer(Base):
+    """The next free send slot (epoch seconds) per sending number, shared by every sender process, so
+    WHATSAPP_SEND_RATE holds however many workers run."""
+
+    __tablename__ = "whatsapp_pacer"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_slot: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+# The sender's claim query: due queued messages in order. Declared here (not in the MarketingLog model)
+# because only the sender needs it; it attaches to the marketing_logs table all the same.
+Index("ix_marketing_logs_status_next_attempt", MarketingLog.status, MarketingLog.next_attempt_at)

@@ -1,0 +1,82 @@
+"""Run the WhatsApp sender as its own process (for deployments that keep it apart from the web app).
+
+python scripts/worker.py                  # send queued messages until SIGTERM / Ctrl-C
+python scripts/worker.py --until-idle     # send what is due now, then exit (cron, one-off runs)
+
+Set WHATSAPP_INAPP_SENDER=false on the web app when this runs instead of the in-app sender. Any number
+of workers may run against PostgreSQL (they never take the same message, and share WHATSAPP_SEND_RATE);
+on SQLite run one. SIGTERM lets the message in hand finish; a worker killed outright leaves at most one
+message in `sending`, which the next worker marks `unknown` instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text
+
+from backend.config import get_settings
+from backend.database import get_engine
+from backend.logs import configure_logging
+from backend.services.whatsapp.pacing import Timing
+from backend.services.whatsapp.sender import Sender
+
+log = logging.getLogger("worker")
+
+
+def wait_for_database(timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except Exception as exc:  # keep trying until the deadline
+            if time.monotonic() > deadline:
+                sys.exit(f"The database did not answer within {timeout:.0f} s: {str(exc).splitlines()[0]}")
+            time.sleep(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=None, help="messages per second (default WHATSAPP_SEND_RATE)")
+    parser.add_argument("--until-idle", action="store_true", help="exit once nothing is due")
+    parser.add_argument(
+        "--stale-after",
+        type=float,
+        default=None,
+        help="seconds after which a message left in `sending` counts as interrupted and becomes `unknown` "
+        "(default: connect + read timeout + 30 s; 0 only when no other sender is running)",
+    )
+    parser.add_argument("--wait-db", type=float, default=60.0, help="seconds to wait for the database at start")
+    args = parser.parse_args()
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    wait_for_database(args.wait_db)
+    sender = Sender(rate=args.rate, timing=Timing(stale_after=args.stale_after), name="whatsapp-worker")
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the message in hand", signum)
+        sender.request_stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if args.until_idle:
+        count = sender.run_until_idle()
+        print(f"processed {count} message(s)")
+    else:
+        sender.run()
+    sender.stop(timeout=0)
+
+
+if __name__ == "__main__":
+    main()
