@@ -3,6 +3,8 @@
 from backend.models.client import Client
 from backend.models.contact import Contact
 from backend.models.document import Document
+from backend.models.file import StoredFile
+from backend.models.import_map import RehostedFile
 from backend.models.marketing_lead import MarketingLead
 from backend.models.marketing_log import MarketingLog
 from backend.models.match import Match
@@ -13,6 +15,7 @@ from backend.models.service_call import ServiceCall
 from backend.models.supplier import Supplier
 from backend.models.task import Task
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
+from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOptOut, WhatsAppPacer
 
 __all__ = [
     "Client",
@@ -26,9 +29,15 @@ __all__ = [
     "PasswordReset",
     "Project",
     "Property",
+    "RehostedFile",
     "RevokedToken",
     "ServiceCall",
+    "StoredFile",
     "Supplier",
     "Task",
     "User",
+    "WhatsAppBatch",
+    "WhatsAppIdempotencyKey",
+    "WhatsAppOptOut",
+    "WhatsAppPacer",
 ]

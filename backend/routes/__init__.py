@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from backend.deps import get_current_user
-from backend.routes import auth, health, users
+from backend.routes import admin, auth, automation, base44, files, health, users, whatsapp
 from backend.routes.entities import build_entity_routers
 
 
@@ -14,12 +14,23 @@ def build_router() -> APIRouter:
     public = APIRouter()
     public.include_router(health.router)
     public.include_router(auth.public)
+    public.include_router(files.public)
+    public.include_router(whatsapp.public)
+    for router in base44.public:
+        public.include_router(router)
 
     protected = APIRouter(dependencies=[Depends(get_current_user)])
-    protected.include_router(auth.router)
-    protected.include_router(users.router)
+    # The entity lists are the hot path: matched first.
     for entity_router in build_entity_routers():
         protected.include_router(entity_router)
+    protected.include_router(auth.router)
+    protected.include_router(users.router)
+    protected.include_router(files.router)
+    protected.include_router(automation.router)
+    protected.include_router(whatsapp.router)
+    protected.include_router(admin.router)
+    for router in base44.protected:
+        protected.include_router(router)
 
     root = APIRouter()
     root.include_router(public)

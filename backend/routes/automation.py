@@ -1,0 +1,27 @@
+"""Automation routes (API.md §6.1)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+
+from backend.deps import SessionDep
+from backend.jsonutil import JSONResponse
+from backend.schemas.matching import GenerateMatchesIn, GenerateMatchesOut
+from backend.services.matching import generate_matches
+
+router = APIRouter(prefix="/api/automation", tags=["automation"])
+
+
+@router.post("/generate-matches", response_model=GenerateMatchesOut, operation_id="automation_generate_matches")
+def generate_matches_route(session: SessionDep, body: Annotated[GenerateMatchesIn | None, Body()] = None) -> Response:
+    """Match buyers and renters to properties (DESIGN.md §Matching) and store the pairs as Match records.
+
+    Without a body every open client is matched against every open property; `client_ids` and/or
+    `property_ids` narrow the run (both given: those clients against those properties). Re-running
+    updates scores and reasons, keeps a status an agent set, and removes pairs that no longer qualify
+    only while they are still `new` and untouched. `dry_run` reports the same counts and writes nothing.
+    """
+    params = body or GenerateMatchesIn()
+    return JSONResponse(generate_matches(session, **params.model_dump()))
