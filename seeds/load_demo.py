@@ -23,9 +23,7 @@ ORDER = ["Contact", "Supplier", "Project", "Property", "Client", "Meeting", "Tas
 
 def is_empty() -> bool:
     with get_sessionmaker()() as session:
-        return all(
-            not session.scalar(select(func.count()).select_from(spec.table)) for spec in MODELLED.values()
-        )
+        return all(not session.scalar(select(func.count()).select_from(spec.table)) for spec in MODELLED.values())
 
 
 def run() -> str:
