@@ -137,13 +137,38 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+def response_for(exc: Exception) -> JSONResponse | None:
+    """The error body for a domain or database error, or None for anything unexpected (a 500)."""
+    if isinstance(exc, DomainError):
         detail = exc.detail
         if isinstance(exc, ValidationFailed) and isinstance(detail, list):
             detail = _jsonable_errors(detail)
         return error_response(exc.status, exc.message, detail, exc.code, exc.headers)
+    if isinstance(exc, OperationalError):
+        log.warning("database unavailable: %s", str(exc.orig).strip()[:300])
+        return error_response(503, "The database is unavailable; try again in a moment", headers={"Retry-After": "5"})
+    if isinstance(exc, DataError):
+        log.info("database refused a value: %s", str(exc.orig).strip()[:300])
+        return error_response(400, "The database refused a value in this request")
+    if isinstance(exc, IntegrityError):
+        # A unique constraint (a Match pair, a user's email...) raced or repeated: the client's conflict.
+        log.info("integrity conflict: %s", str(exc.orig).strip()[:300])
+        return error_response(409, "This conflicts with an existing record (a value that must be unique is taken)")
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return error_response(503, "The database connection was lost; try again", headers={"Retry-After": "2"})
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def _known(_: Request, exc: Exception) -> JSONResponse:
+        response = response_for(exc)
+        if response is None:
+            log.exception("unhandled error", exc_info=exc)
+            return error_response(500, "Internal server error", code="internal_error")
+        return response
+
+    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError):
+        app.add_exception_handler(kind, _known)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -157,30 +182,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "No such route or record"
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", str(exc.orig).strip()[:300])
-        return error_response(503, "The database is unavailable; try again in a moment", headers={"Retry-After": "5"})
-
-    @app.exception_handler(DataError)
-    async def _data(_: Request, exc: DataError) -> JSONResponse:
-        log.info("database refused a value: %s", str(exc.orig).strip()[:300])
-        return error_response(400, "The database refused a value in this request")
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
-        # A unique constraint (a Match pair, a user's email...) raced or repeated: the client's conflict.
-        log.info("integrity conflict: %s", str(exc.orig).strip()[:300])
-        return error_response(409, "This conflicts with an existing record (a value that must be unique is taken)")
-
-    @app.exception_handler(DBAPIError)
-    async def _dbapi(_: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated:
-            return error_response(503, "The database connection was lost; try again", headers={"Retry-After": "2"})
-        log.exception("database error")
-        return error_response(500, "Internal server error", code="internal_error")
-
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
+        log.exception("unhandled error", exc_info=exc)
         return error_response(500, "Internal server error", code="internal_error")

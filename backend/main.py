@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from backend import __version__
 from backend.config import get_settings
 from backend.errors import install_error_handlers
+from backend.fastlane import FastLane
 from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
 from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -44,7 +45,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     get_engine().dispose()
 
 
-def create_app() -> FastAPI:
+def create_app(*, fast_lane: bool = True) -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     docs = settings.docs_enabled
@@ -61,6 +62,8 @@ def create_app() -> FastAPI:
     register_hooks()
     install_error_handlers(app)
     app.include_router(build_router())
+    if fast_lane:
+        app.add_middleware(FastLane)  # innermost: hot reads skip the router; CORS and request ids still apply
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     origins = settings.cors_list
     app.add_middleware(

@@ -11,9 +11,10 @@ from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import Forbidden
 from backend.jsonutil import JSONResponse
+from backend.routes import reads
+from backend.routes.reads import record_response
 from backend.schemas.entities import input_schema, record_schema
 from backend.services import entities
-from backend.services.query import Page, parse_list_params
 from backend.services.registry import MODELLED, EntitySpec
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -41,22 +42,6 @@ LIST_DOC = {
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag the write expects")]
 
 
-def page_response(page: Page, body: bytes | None = None) -> Response:
-    headers: dict[str, str] = {}
-    if page.total is not None:
-        headers["X-Total-Count"] = str(page.total)
-    if page.next_cursor:
-        headers["X-Next-Cursor"] = page.next_cursor
-    return Response(body if body is not None else page.body, media_type="application/json", headers=headers)
-
-
-def record_response(record: dict[str, Any], tag: str, status: int = 200, location: str | None = None) -> Response:
-    headers = {"ETag": tag}
-    if location:
-        headers["Location"] = location
-    return JSONResponse(record, status_code=status, headers=headers)
-
-
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -72,20 +57,17 @@ def make_router(spec: EntitySpec) -> APIRouter:
     many = {"type": "array", "items": record}
 
     def _list(items: list[tuple[str, str]], deleted: bool) -> Response:
-        params = parse_list_params(items)
-        return page_response(
-            run_read(lambda conn: entities.list_records(conn, spec, params, strict=True, deleted=deleted))
-        )
+        return run_read(lambda conn: reads.list_response(conn, spec, items, base44=False, deleted=deleted))
 
     def _get(record_id: str) -> Response:
-        return record_response(*run_read(lambda conn: entities.get(conn, spec, record_id)))
+        return run_read(lambda conn: reads.get_response(conn, spec, record_id))
 
     @router.get(
         "", operation_id=f"{name}_list", responses={200: _json(many, "Records"), **ERRORS}, openapi_extra=LIST_DOC
     )
     async def list_records(request: Request) -> Response:
         """List records: sort, limit/skip, fields, `q`, field=value filters, count, keyset cursor."""
-        # The hot path: one hop to a worker thread, one pooled autocommit connection, no session.
+        # Normally served by the fast lane (backend/fastlane.py) before routing; the same function either way.
         items = request.query_params.multi_items()
         return await in_thread(lambda: _list(items, False))
 

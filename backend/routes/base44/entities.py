@@ -12,23 +12,18 @@ from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import BadRequest
 from backend.jsonutil import JSONResponse, dumps
+from backend.routes import reads
 from backend.routes.base44.common import AppId, EntityName, spec_for
+from backend.routes.reads import base44_params
 from backend.services import entities
 from backend.services.importer.api import import_entities_upload
-from backend.services.query import parse_list_params
 
 router = APIRouter(prefix="/api/apps/{app_id}/entities", tags=["Base44 entities"])
-# Base44 options we do not implement; refused with a clear 400 rather than read as a field filter.
-UNSUPPORTED = frozenset({"distinct"})
 AnyBody = Annotated[Any, Body()]
 
 
 def _params(request: Request) -> Any:
-    items = request.query_params.multi_items()
-    for name, _ in items:
-        if name in UNSUPPORTED:
-            raise BadRequest(f"The {name!r} option is not supported by this server")
-    return parse_list_params(items)
+    return base44_params(request.query_params.multi_items())
 
 
 @router.get("/{entity}/count", operation_id="b44_count")
@@ -86,9 +81,9 @@ async def import_file(app_id: AppId, entity: EntityName, request: Request, user:
 @router.get("/{entity}", operation_id="b44_list")
 async def list_records(app_id: AppId, entity: EntityName, request: Request) -> Response:
     """`list(sort, limit, skip, fields)` / `filter(q, ...)`: a plain JSON array; limit absent → 5000."""
-    spec, params = spec_for(app_id, entity), _params(request)
-    page = await in_thread(lambda: run_read(lambda conn: entities.list_records(conn, spec, params, strict=False)))
-    return Response(page.body, media_type="application/json")
+    # Normally served by the fast lane (backend/fastlane.py) before routing; the same function either way.
+    spec, items = spec_for(app_id, entity), request.query_params.multi_items()
+    return await in_thread(lambda: run_read(lambda conn: reads.list_response(conn, spec, items, base44=True)))
 
 
 @router.post("/{entity}", status_code=201, operation_id="b44_create")
@@ -109,8 +104,7 @@ def delete_many(app_id: AppId, entity: EntityName, session: SessionDep, _: Admin
 async def get_record(app_id: AppId, entity: EntityName, record_id: str) -> Response:
     """`get(id)`."""
     spec = spec_for(app_id, entity)
-    record, tag = await in_thread(lambda: run_read(lambda conn: entities.get(conn, spec, record_id)))
-    return JSONResponse(record, headers={"ETag": tag})
+    return await in_thread(lambda: run_read(lambda conn: reads.get_response(conn, spec, record_id)))
 
 
 @router.put("/{entity}/{record_id}", operation_id="b44_update")

@@ -47,8 +47,10 @@ class SortKey:
     def expr(self) -> Any:
         return self.target.sort_expr()
 
-    def order_by(self) -> Any:
-        clause = self.expr.desc() if self.descending else self.expr.asc()
+    def order_by(self, expr: Any = None) -> Any:
+        """The ORDER BY clause for this key, on its own expression or on `expr` (a subquery column)."""
+        expr = self.expr if expr is None else expr
+        clause = expr.desc() if self.descending else expr.asc()
         if not self.nullable:
             return clause
         # Nulls are the smallest value: first ascending, last descending (Mongo's and Base44's order).
@@ -130,6 +132,16 @@ def _cursor_value(value: Any) -> Any:
     return value.isoformat(timespec="microseconds") if isinstance(value, dt.datetime) else value
 
 
+def _position(stmt: Select[Any], keys: list[SortKey], params: ListParams, print_: str) -> Select[Any]:
+    """Where the page starts: after the cursor's row (keyset), or `skip` rows in."""
+    if params.cursor:
+        try:
+            return stmt.where(_after(keys, decode_cursor(params.cursor, print_)))
+        except (ValueError, TypeError):
+            raise BadRequest("cursor does not fit this query") from None
+    return stmt.offset(params.skip) if params.skip else stmt
+
+
 def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
     resolver = FieldResolver(db, spec, strict=strict)
     where = where_clause(resolver, params, deleted=deleted)
@@ -137,20 +149,25 @@ def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, del
     for name in params.fields or ():
         resolver(name)  # validates each requested field
     postgres = resolver.dialect == "postgresql"
-    # PostgreSQL renders each record's JSON itself (one text value per row, nothing to parse here);
-    # SQLite returns the columns and orjson renders them.
-    columns = [pg_record_json(spec, params.fields).label("j")] if postgres else record_columns(spec)
     sort_cols = [k.expr.label(f"_s{i}") for i, k in enumerate(keys)]
-    stmt: Select[Any] = select(*columns, *sort_cols).where(where).order_by(*(k.order_by() for k in keys))
     print_ = fingerprint(spec.name, params, deleted)
-    if params.cursor:
-        try:
-            stmt = stmt.where(_after(keys, decode_cursor(params.cursor, print_)))
-        except (ValueError, TypeError):
-            raise BadRequest("cursor does not fit this query") from None
-    elif params.skip:
-        stmt = stmt.offset(params.skip)
-    rows = db.execute(stmt.limit(params.limit + 1)).all() if params.limit else []
+    if postgres:
+        # Deferred join: find the page by its sort keys alone, then let PostgreSQL render the JSON of
+        # just those rows (rendering before Sort/OFFSET would build it for every skipped row too).
+        find = select(spec.model.id.label("_id"), *sort_cols).where(where).order_by(*(k.order_by() for k in keys))
+        page = _position(find, keys, params, print_).limit(params.limit + 1).subquery("page")
+        page_keys = [page.c[f"_s{i}"] for i in range(len(keys))]
+        columns: list[Any] = [pg_record_json(spec, params.fields).label("j")]
+        stmt: Select[Any] = (
+            select(*columns, *page_keys)
+            .select_from(spec.table.join(page, spec.model.id == page.c._id))
+            .order_by(*(k.order_by(expr) for k, expr in zip(keys, page_keys, strict=True)))
+        )
+    else:
+        columns = record_columns(spec)
+        stmt = select(*columns, *sort_cols).where(where).order_by(*(k.order_by() for k in keys))
+        stmt = _position(stmt, keys, params, print_).limit(params.limit + 1)
+    rows = db.execute(stmt).all() if params.limit else []
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     width = len(columns)
