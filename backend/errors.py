@@ -131,6 +131,8 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     for err in errors:
         item = {k: err[k] for k in ("type", "loc", "msg") if k in err}
         value = err.get("input")
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            value = str(value)  # JSON encoders refuse integers past 64 bits; the client still sees it
         if isinstance(value, str | int | float | bool) or value is None:
             item["input"] = value if not isinstance(value, str) else value[:200]
         out.append(item)

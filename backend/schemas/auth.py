@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,8 +15,8 @@ class UserOut(BaseModel):
     app_role: str | None = None
     disabled: bool
     is_verified: bool
-    created_date: dt.datetime
-    updated_date: dt.datetime
+    created_date: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.ffffff (Base44's format, no offset)")
+    updated_date: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.ffffff (Base44's format, no offset)")
 
 
 class TokenOut(BaseModel):
@@ -41,7 +39,7 @@ class ResetPasswordIn(BaseModel):
 class ResetLinkOut(BaseModel):
     reset_token: str
     reset_url: str
-    expires_at: dt.datetime
+    expires_at: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.ffffff (no offset)")
 
 
 class UserCreateIn(BaseModel):

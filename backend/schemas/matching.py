@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -25,8 +24,8 @@ class MatchOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str | None = Field(description="null for a match a dry run would create")
-    created_date: dt.datetime
-    updated_date: dt.datetime
+    created_date: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.ffffff (no offset)")
+    updated_date: str = Field(description="UTC, YYYY-MM-DDTHH:MM:SS.ffffff (no offset)")
     created_by: str | None = None
     created_by_id: str | None = None
     is_sample: bool = False

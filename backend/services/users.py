@@ -12,7 +12,9 @@ from backend.config import get_settings
 from backend.errors import BadRequest, Conflict, NotFound, ValidationFailed, field_error
 from backend.models.base import utcnow
 from backend.models.user import User
+from backend.services.registry import FIELD_NAME
 from backend.services.security import hash_password
+from backend.services.validation import MAX_EXTRA_BYTES, encode_extra
 
 ROLES = ("admin", "user")
 USER_FIELDS = (
@@ -81,6 +83,11 @@ def _apply_custom(user: User, data: dict[str, Any]) -> None:
     merged = {**(user.extra or {}), **custom}
     if len(merged) > MAX_CUSTOM_FIELDS:
         raise BadRequest(f"A user may have at most {MAX_CUSTOM_FIELDS} custom fields")
+    if len(encode_extra(custom)) > MAX_EXTRA_BYTES or any(not FIELD_NAME.match(str(k)) for k in custom):
+        raise ValidationFailed(
+            "Custom fields must have simple names and stay under 256 KiB",
+            detail=[field_error("*", "invalid custom fields", None)],
+        )
     user.extra = merged
 
 

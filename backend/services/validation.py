@@ -61,6 +61,17 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
     return None, f"unknown kind {kind}"
 
 
+def encode_extra(values: dict[str, Any]) -> bytes:
+    """Undeclared values as JSON; a number past 64 bits (JSON allows it, storage and clients do not) is a 422."""
+    try:
+        return dumps(values)
+    except TypeError:
+        raise ValidationFailed(
+            "A number is too large (at most 64-bit integers)",
+            detail=[field_error("*", "number too large (at most 64-bit integers)", None)],
+        ) from None
+
+
 def validate_record(
     spec: EntitySpec, data: Any, *, partial: bool, loc: str = "body"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -102,7 +113,7 @@ def validate_record(
             if declared.required and name in columns and not columns[name]:
                 errors.append(field_error(name, "required: may not be empty", columns[name], kind="missing"))
     if extra:
-        encoded = dumps(extra)
+        encoded = encode_extra(extra)
         if len(encoded) > MAX_EXTRA_BYTES:
             errors.append(field_error("*", f"undeclared fields exceed {MAX_EXTRA_BYTES} bytes", None))
         if b"\\u0000" in encoded:  # PostgreSQL cannot store U+0000: refuse it on every database alike
