@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
-_executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="db")
+# Few threads: the work is mostly CPU under one GIL, and every extra thread grows its own malloc arena.
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db")
 
 
 async def in_thread(fn: Callable[[], T]) -> T:
