@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from backend.config import get_settings
 from tests.conftest import make_user
+from tests.uvicorn_process import uvicorn_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_DIR = ROOT / "tests" / "sdk"
@@ -33,22 +28,9 @@ NODE = shutil.which("node")
 # Any id works when BASE44_APP_ID is unset (API.md §7); a Base44-looking one keeps the test honest.
 DEFAULT_APP_ID = "6801309791850cc36c8c709c"
 ADMIN_PASSWORD = "sdk-admin-password-1"
-SERVER_START_LIMIT = 60.0  # seconds to wait for /api/health before giving up (not a speed assertion)
 DRIVER_LIMIT = 600  # seconds; the driver makes a few hundred requests
 
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the Base44 SDK tests need Node 20+")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(log: IO[str], limit: int = 6000) -> str:
-    log.flush()
-    log.seek(0)
-    return log.read()[-limit:]
 
 
 @pytest.fixture(scope="module")
@@ -67,40 +49,8 @@ def sdk_modules() -> Path:
 @pytest.fixture(scope="module")
 def live_server() -> Iterator[str]:
     """The real app under uvicorn on a free loopback port, sharing the tests' database and settings."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PUBLIC_URL": base_url}  # absolute URLs the app builds (file_url) point here
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in the finally below)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + SERVER_START_LIMIT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {process.returncode} before answering:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/api/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer /api/health within {SERVER_START_LIMIT}s:\n{_tail(log)}")
-            time.sleep(0.2)
+    with uvicorn_process() as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
 
 
 @pytest.mark.parametrize("sdk_version", ["01", "08"])

@@ -12,14 +12,9 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_user
+from tests.uvicorn_process import uvicorn_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_DIR = ROOT / "tests" / "sdk"
@@ -35,7 +31,6 @@ SCREENSHOT_DIR = ROOT / "test-artifacts" / "login"
 NODE = shutil.which("node")
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
 PASSWORD = "browser-pass-word-1"
-SERVER_START_LIMIT = 60.0  # seconds to wait for /api/health before giving up (not a speed assertion)
 DRIVER_LIMIT = 300  # seconds; a dozen page loads
 LANDING_PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CRM app (test page)</title>
 </head><body><h1>CRM app</h1><p>The sign-in page sent the browser here.</p></body></html>"""
@@ -44,12 +39,6 @@ pytestmark = [
     pytest.mark.skipif(NODE is None, reason="node is not installed: the browser test drives Chromium from Node 20+"),
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -90,46 +79,8 @@ def playwright_core() -> Path:
 @pytest.fixture(scope="module")
 def live_server(frontend: str) -> Iterator[str]:
     """The real app under uvicorn on a free port, sharing the tests' database, trusting `frontend`."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PUBLIC_URL": base_url, "CORS_ORIGINS": f"{os.environ['CORS_ORIGINS']},{frontend}"}
-    log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in the finally below)
-
-    def tail() -> str:
-        log.flush()
-        log.seek(0)
-        return log.read()[-6000:]
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + SERVER_START_LIMIT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {process.returncode} before answering:\n{tail()}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/api/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer /api/health within {SERVER_START_LIMIT}s:\n{tail()}")
-            time.sleep(0.2)
+    with uvicorn_process({"CORS_ORIGINS": f"{os.environ['CORS_ORIGINS']},{frontend}"}) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
 
 
 def test_login_page_in_headless_chromium(
