@@ -18,7 +18,7 @@ import pytest
 
 from tests.fixtures.base44_data import ALL, APP_ID
 from tests.import_support import FIXTURES, ROOT, differences, run_script, stored
-from tests.test_base44_sdk import _free_port, _tail
+from tests.uvicorn_process import uvicorn_process
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(300)
@@ -41,34 +41,12 @@ def source_server(tmp_path_factory: Any) -> Iterator[tuple[str, str]]:
     for args in (["scripts/migrate.py"], ["scripts/import_base44.py", str(FIXTURES)]):
         done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (folder / "uvicorn.log").open("w+", encoding="utf-8")
-    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        token = _wait_and_sign_in(base, process, log)
-        yield base, token
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
-
-
-def _wait_and_sign_in(base: str, process: subprocess.Popen[bytes], log: Any) -> str:
-    for _ in range(300):
-        if process.poll() is not None:
-            pytest.fail(f"uvicorn exited:\n{_tail(log)}")
-        try:
-            answer = httpx.post(
-                f"{base}/api/auth/login", data={"username": "source-admin@example.com", "password": SOURCE_PASSWORD}
-            )
-        except httpx.HTTPError:
-            threading.Event().wait(0.2)
-            continue
+    with uvicorn_process(env) as base:
+        answer = httpx.post(
+            f"{base}/api/auth/login", data={"username": "source-admin@example.com", "password": SOURCE_PASSWORD}
+        )
         assert answer.status_code == 200, answer.text
-        return str(answer.json()["access_token"])
-    pytest.fail(f"uvicorn did not answer:\n{_tail(log)}")
+        yield base, str(answer.json()["access_token"])
 
 
 def test_from_api_imports_everything_through_paging(
