@@ -156,6 +156,9 @@ def response_for(exc: Exception) -> JSONResponse | None:
         # A unique constraint (a Match pair, a user's email...) raced or repeated: the client's conflict.
         log.info("integrity conflict: %s", str(exc.orig).strip()[:300])
         return error_response(409, "This conflicts with an existing record (a value that must be unique is taken)")
+    if isinstance(exc, ValueError) and "NUL" in str(exc):
+        # psycopg2 refuses U+0000 before sending; whatever input carried it is the client's to fix
+        return error_response(400, "Text may not contain the NUL character (U+0000)")
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return error_response(503, "The database connection was lost; try again", headers={"Retry-After": "2"})
     return None
@@ -169,7 +172,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(500, "Internal server error", code="internal_error")
         return response
 
-    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError):
+    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError, ValueError):
         app.add_exception_handler(kind, _known)
 
     @app.exception_handler(RequestValidationError)

@@ -248,3 +248,20 @@ def test_admin_user_management_and_reset_link(client: Any, admin: dict[str, Any]
 
     assert client.delete(f"/api/users/{user['id']}", headers=admin["headers"]).status_code == 204
     assert_error(client.get(f"/api/users/{user['id']}", headers=admin["headers"]), 404, "not_found")
+
+
+def test_nul_and_oversized_numbers_are_refused_and_the_user_stays_readable(client: Any, agent: dict[str, Any]) -> None:
+    """Found by schemathesis: on PostgreSQL these were 500s, or made the record unreadable afterwards."""
+    h = agent["headers"]
+    assert_error(client.put("/api/auth/me", headers=h, json={"full_name": "a\x00b"}), 422, "validation_error")
+    assert_error(client.put("/api/auth/me", headers=h, json={"note": "a\x00b"}), 422, "validation_error")
+    assert_error(client.put("/api/auth/me", headers=h, json={"x": 1e300}), 422, "validation_error")
+    assert_error(client.put("/api/auth/me", headers=h, json={"x": 2**70}), 422, "validation_error")
+    assert_error(
+        client.post("/api/auth/login", data={"username": "a\x00@example.com", "password": "x" * 9}), 401, "unauthorized"
+    )
+    assert_error(
+        client.post("/api/contacts", headers=h, json={"full_name": "a", "x": [1e300]}), 422, "validation_error"
+    )
+    me = client.get("/api/auth/me", headers=h)
+    assert me.status_code == 200 and "x" not in me.json() and me.json()["full_name"] is None

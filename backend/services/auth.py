@@ -92,7 +92,7 @@ def _record_failure(email: str, ip: str) -> None:
 
 def login(session: Session, email: Any, password: Any, ip: str) -> dict[str, Any]:
     """Returns `{access_token, token_type, expires_in, user}`; the same 401 for any wrong pair."""
-    if not isinstance(email, str) or not isinstance(password, str) or not email or len(email) > 320:
+    if not isinstance(email, str) or not isinstance(password, str) or not email or len(email) > 320 or "\x00" in email:
         raise Unauthorized(BAD_CREDENTIALS)
     email = email.strip().lower()
     _check_throttle(session, email, ip)

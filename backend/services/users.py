@@ -41,7 +41,7 @@ def user_record(user: User) -> dict[str, Any]:
 
 
 def normalise_email(email: Any) -> str:
-    if not isinstance(email, str) or "@" not in email or len(email) > 320 or email.strip() != email:
+    if not isinstance(email, str) or "@" not in email or len(email) > 320 or email.strip() != email or "\x00" in email:
         raise ValidationFailed(
             "A valid email address is required", detail=[field_error("email", "not a valid email", email)]
         )
@@ -83,7 +83,8 @@ def _apply_custom(user: User, data: dict[str, Any]) -> None:
     merged = {**(user.extra or {}), **custom}
     if len(merged) > MAX_CUSTOM_FIELDS:
         raise BadRequest(f"A user may have at most {MAX_CUSTOM_FIELDS} custom fields")
-    if len(encode_extra(custom)) > MAX_EXTRA_BYTES or any(not FIELD_NAME.match(str(k)) for k in custom):
+    encoded = encode_extra(custom)
+    if len(encoded) > MAX_EXTRA_BYTES or b"\\u0000" in encoded or any(not FIELD_NAME.match(str(k)) for k in custom):
         raise ValidationFailed(
             "Custom fields must have simple names and stay under 256 KiB",
             detail=[field_error("*", "invalid custom fields", None)],
@@ -93,7 +94,7 @@ def _apply_custom(user: User, data: dict[str, Any]) -> None:
 
 def _check_str(data: dict[str, Any], key: str, max_len: int = 200) -> None:
     value = data.get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > max_len):
+    if value is not None and (not isinstance(value, str) or len(value) > max_len or "\x00" in value):
         raise ValidationFailed(
             f"{key} must be text of at most {max_len} characters", detail=[field_error(key, "invalid", value)]
         )

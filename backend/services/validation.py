@@ -61,15 +61,30 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
     return None, f"unknown kind {kind}"
 
 
+def _too_big(value: Any) -> bool:
+    """A number no client can read back: past 64 bits as an integer, or a float PostgreSQL's JSONB would
+    return as a 300-digit integer (1e300 is stored as an exact numeric)."""
+    if isinstance(value, float):
+        return abs(value) >= 2**63
+    if isinstance(value, dict):
+        return any(_too_big(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_big(v) for v in value)
+    return False
+
+
 def encode_extra(values: dict[str, Any]) -> bytes:
     """Undeclared values as JSON; a number past 64 bits (JSON allows it, storage and clients do not) is a 422."""
+    problem = ValidationFailed(
+        "A number is too large (at most 64-bit integers, or a decimal below 9.2e18)",
+        detail=[field_error("*", "number too large (at most 64-bit)", None)],
+    )
+    if _too_big(values):
+        raise problem
     try:
         return dumps(values)
     except TypeError:
-        raise ValidationFailed(
-            "A number is too large (at most 64-bit integers)",
-            detail=[field_error("*", "number too large (at most 64-bit integers)", None)],
-        ) from None
+        raise problem from None
 
 
 def validate_record(
