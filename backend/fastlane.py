@@ -25,6 +25,7 @@ from backend.routes import reads
 from backend.routes.base44.common import check_app
 from backend.services.auth import authenticate
 from backend.services.registry import MODELLED, get_spec
+from backend.services.security import bearer_token
 
 _REST = re.compile(r"^/api/([a-z_]{1,40})(?:/([A-Za-z0-9_-]{1,64}))?$")
 _BASE44 = re.compile(r"^/api/apps/([^/]{1,128})/entities/([A-Z][A-Za-z0-9]{0,63})(?:/([A-Za-z0-9_-]{1,64}))?$")
@@ -63,8 +64,7 @@ def _work(path: str, query: list[tuple[str, str]]) -> Callable[[], Work] | None:
 def _bearer(scope: Scope) -> str | None:
     for key, value in scope["headers"]:
         if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+            return bearer_token(value.decode("latin-1"))
     return None
 
 

@@ -22,13 +22,13 @@ from backend.services.registry import EntitySpec
 BASE44_UNSUPPORTED = frozenset({"distinct"})
 
 
-def page_response(page: Page, body: bytes | None = None) -> Response:
+def page_response(page: Page) -> Response:
     headers: dict[str, str] = {}
     if page.total is not None:
         headers["X-Total-Count"] = str(page.total)
     if page.next_cursor:
         headers["X-Next-Cursor"] = page.next_cursor
-    return Response(body if body is not None else page.body, media_type="application/json", headers=headers)
+    return Response(page.body, media_type="application/json", headers=headers)
 
 
 def record_response(record: dict[str, Any], tag: str, status: int = 200, location: str | None = None) -> Response:

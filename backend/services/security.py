@@ -46,6 +46,12 @@ class TokenClaims:
     exp: dt.datetime
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def create_access_token(user_id: str, email: str, role: str, token_version: int) -> tuple[str, int]:
     """Returns the token and its lifetime in seconds."""
     settings = get_settings()

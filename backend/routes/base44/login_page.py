@@ -20,6 +20,7 @@ from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.routes.base44.login_html import render_page
 from backend.services import auth as auth_service
+from backend.services.security import bearer_token
 
 router = APIRouter(tags=["Base44 login"])
 
@@ -99,11 +100,11 @@ def login_submit(
 @router.get("/api/apps/auth/logout", operation_id="b44_logout")
 def logout(request: Request, from_url: str | None = None) -> Response:
     """Revokes the bearer token if one is sent, then 302 to `from_url` (trusted origins only)."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
+    token = bearer_token(request.headers.get("authorization"))
+    if token:
         with get_sessionmaker()() as session:
             try:
-                auth_service.logout(session, auth_service.authenticate(session, header[7:].strip()))
+                auth_service.logout(session, auth_service.authenticate(session, token))
                 session.commit()
             except Unauthorized:
                 session.rollback()
@@ -118,12 +119,12 @@ def public_settings(app_id: AppId, request: Request) -> Response:
     """`200 {id, public_settings}` for a signed-in caller; without a valid token `403` with
     `extra_data.reason = "auth_required"`, which is what sends a Base44 0.8-template app to its login page."""
     check_app(app_id)
-    header = request.headers.get("authorization", "")
+    token = bearer_token(request.headers.get("authorization"))
     try:
-        if not header.lower().startswith("bearer "):
+        if not token:
             raise Unauthorized()
         with get_sessionmaker()() as session:
-            auth_service.authenticate(session, header[7:].strip())
+            auth_service.authenticate(session, token)
     except Unauthorized:
         error = Forbidden("Sign in to use this app")
         return JSONResponse(
