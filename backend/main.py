@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backend import __version__
+from backend import __version__, asyncdb
 from backend.config import get_settings
 from backend.errors import install_error_handlers
 from backend.fastlane import FastLane
@@ -38,7 +38,9 @@ EXPOSED_HEADERS = ["X-Total-Count", "ETag", "Location", "X-Next-Cursor", "X-Requ
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     start_inapp_sender()  # WHATSAPP_INAPP_SENDER=false when scripts/worker.py sends instead
+    await asyncdb.open_pool()  # the fast lane's PostgreSQL reads; connects on first use
     yield
+    await asyncdb.close_pool()
     stop_inapp_sender()
     from backend.database import get_engine
 

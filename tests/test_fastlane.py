@@ -6,12 +6,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from backend.database import get_engine
 from backend.main import create_app
-from tests.conftest import assert_error
+from tests.conftest import IS_POSTGRES, assert_error
+
+POOL = "crm-backend-reads"  # the asyncpg pool's application_name
 
 REQUESTS = [
     "/api/contacts",
+    "/api/contacts?limit=1",  # a next cursor
+    "/api/contacts?sort=full_name&limit=1&skip=1",  # a deferred join on PostgreSQL
+    "/api/contacts?sort=-city,full_name&fields=full_name,city",  # nulls in the sort, a projection
+    "/api/apps/a1/entities/Contact?sort=city&limit=2&skip=1",
     "/api/contacts?sort=full_name&limit=2&count=true",
     '/api/contacts?q={"city":"חיפה"}&fields=full_name',
     "/api/contacts?sort=nope",
@@ -42,6 +50,35 @@ def test_fast_lane_and_routes_answer_the_same(client: Any, routed_app: Any, admi
             assert (fast.status_code, fast.json()) == (slow.status_code, slow.json()), path
             for header in ("etag", "x-total-count", "x-next-cursor"):
                 assert fast.headers.get(header) == slow.headers.get(header), (path, header)
+        # following cursors page by page, through a null in the sort key, on both paths
+        for sort in ("-created_date", "city", "-city"):
+            path = f"/api/contacts?sort={sort}&limit=1"
+            seen: list[str] = []
+            while path:
+                fast, slow = client.get(path, headers=h), routed.get(path, headers=h)
+                assert (fast.status_code, fast.json()) == (slow.status_code, slow.json()), path
+                assert fast.headers.get("x-next-cursor") == slow.headers.get("x-next-cursor"), path
+                seen += [r["id"] for r in fast.json()]
+                cursor = fast.headers.get("x-next-cursor")
+                path = f"/api/contacts?sort={sort}&limit=1&cursor={cursor}" if cursor else ""
+            assert sorted(seen) == sorted(c["id"] for c in created), sort
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="the asyncpg reads exist on PostgreSQL only")
+def test_hot_reads_use_the_asyncpg_pool_on_postgresql(client: Any, admin: dict[str, Any]) -> None:
+    """The list page and the single record are served over asyncpg, not the SQLAlchemy thread path:
+    PostgreSQL shows each pool connection's last statement."""
+    created = client.post("/api/contacts", headers=admin["headers"], json={"full_name": "א"}).json()
+
+    def last_statements() -> list[str]:
+        with get_engine().connect() as conn:
+            sql = "SELECT query FROM pg_stat_activity WHERE application_name = :n AND pid <> pg_backend_pid()"
+            return list(conn.scalars(text(sql), {"n": POOL}))
+
+    assert client.get("/api/contacts?sort=full_name&limit=7", headers=admin["headers"]).status_code == 200
+    assert any("FROM contacts" in q and "LIMIT 8" in q for q in last_statements()), last_statements()
+    assert client.get(f"/api/contacts/{created['id']}", headers=admin["headers"]).json()["full_name"] == "א"
+    assert any("contacts.id = $1" in q for q in last_statements())
 
 
 @pytest.mark.parametrize("path", ["/api/contacts", "/api/properties/abc", "/api/apps/a1/entities/Tenant"])

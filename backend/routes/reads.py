@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection
 from backend.errors import BadRequest
 from backend.jsonutil import JSONResponse
 from backend.services import entities
-from backend.services.query import Page, parse_list_params
+from backend.services.query import Page, parse_list_params, prepared
+from backend.services.query.prepared import Prepared
 from backend.services.registry import EntitySpec
 
 # Base44 options we do not implement; refused with a clear 400 rather than read as a field filter.
@@ -55,3 +56,29 @@ def list_response(
 
 def get_response(conn: Connection, spec: EntitySpec, record_id: str) -> Response:
     return record_response(*entities.get(conn, spec, record_id))
+
+
+# The same two reads as compiled SQL for asyncpg (see backend/services/query/prepared.py); None when the
+# request needs the general path above. Bad parameters raise here exactly as they do above.
+
+
+def prepared_list(spec: EntitySpec, items: Sequence[tuple[str, str]], *, base44: bool) -> Prepared | None:
+    params = base44_params(items) if base44 else parse_list_params(items)
+    query = prepared.page(spec, params)
+    if query is None:
+        return None
+    to_page = query.read
+    return Prepared(query.sql, query.args, lambda rows: page_response(to_page(rows)))
+
+
+def prepared_get(spec: EntitySpec, record_id: str) -> Prepared | None:
+    query = prepared.record(spec, record_id)
+    if query is None:
+        return None
+    to_record = query.read
+
+    def respond(rows: list[Any]) -> Response:
+        record, version = to_record(rows)
+        return record_response(record, entities.etag(version))
+
+    return Prepared(query.sql, query.args, respond)

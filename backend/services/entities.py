@@ -7,6 +7,7 @@ statements on the entity's table and return the record built from what was writt
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,7 @@ def _fetch(
     return row  # type: ignore[return-value]
 
 
-def _record(spec: EntitySpec, row: Row[Any]) -> tuple[dict[str, Any], int]:
+def record_from_row(spec: EntitySpec, row: Sequence[Any]) -> tuple[dict[str, Any], int]:
     """(record, version) from a row of `record_columns(spec)` + version."""
     keys = record_keys(spec)
     return to_record(keys, row[: len(keys)], row[len(keys)]), row[len(keys) + 1]
@@ -140,7 +141,7 @@ def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple
 
 
 def get(session: Session | Connection, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
-    record, version = _record(spec, _fetch(session, spec, record_id))
+    record, version = record_from_row(spec, _fetch(session, spec, record_id))
     return record, etag(version)
 
 
@@ -170,7 +171,7 @@ def update_record(
         if name in spec.fields:
             columns[name] = None
     row = _fetch(session, spec, record_id, lock=True)
-    record, version = _record(spec, row)
+    record, version = record_from_row(spec, row)
     _check_if_match(if_match, version)
     stored_extra: dict[str, Any] = row.extra or {}
     merged_extra = {k: v for k, v in {**stored_extra, **extra}.items() if k not in unset}
@@ -210,7 +211,7 @@ def update_many(session: Session, spec: EntitySpec, query: Any, data: Any) -> tu
 
 
 def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match: str | None = None) -> None:
-    _, version = _record(spec, _fetch(session, spec, record_id, lock=True))
+    _, version = record_from_row(spec, _fetch(session, spec, record_id, lock=True))
     _check_if_match(if_match, version)
     model = spec.model
     session.execute(
@@ -241,7 +242,7 @@ def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
 
 
 def restore(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
-    _, version = _record(spec, _fetch(session, spec, record_id, deleted=True))
+    _, version = record_from_row(spec, _fetch(session, spec, record_id, deleted=True))
     model = spec.model
     session.execute(
         update(spec.table)

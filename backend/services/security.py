@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -70,11 +71,25 @@ def create_access_token(user_id: str, email: str, role: str, token_version: int)
 
 
 def decode_access_token(token: str) -> TokenClaims:
-    """Any defect — other algorithm, bad signature, missing or past `exp`, wrong shape — is a 401."""
+    """Any defect — other algorithm, bad signature, missing or past `exp`, wrong shape — is a 401.
+
+    A token that verified once is remembered (it is an immutable string, and so is the verdict), so the
+    signature is not checked again on every request; expiry is. Whether the session is still valid —
+    the user enabled, the token not revoked — is the database's question, asked on every request.
+    """
+    claims = _verified(token, get_settings().secret_key)
+    if claims.exp <= dt.datetime.now(dt.UTC).replace(tzinfo=None):
+        raise Unauthorized("The session has expired; sign in again")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret_key: str) -> TokenClaims:
+    """Signature and shape; a failure raises, and exceptions are never cached."""
     try:
         claims = jwt.decode(
             token,
-            get_settings().secret_key,
+            secret_key,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "iat", "sub", "jti"]},
         )

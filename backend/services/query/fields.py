@@ -26,11 +26,17 @@ class FieldResolver:
     carries it in `extra`; the Base44 surface, like Base44, accepts any well-formed name.
     """
 
-    def __init__(self, db: Session | Connection, spec: EntitySpec, *, strict: bool) -> None:
-        self.db = db
+    def __init__(
+        self, db: Session | Connection | None, spec: EntitySpec, *, strict: bool, dialect: str | None = None
+    ) -> None:
+        self.db = db  # None: names are checked without a database (only declared and built-in fields then)
         self.spec = spec
         self.strict = strict and not spec.document
-        self.dialect = dialect_name(db)
+        if dialect is None:
+            if db is None:
+                raise ValueError("FieldResolver needs a database or a dialect name")
+            dialect = dialect_name(db)
+        self.dialect = dialect
         self._known_extra: dict[str, bool] = {}
 
     def __call__(self, name: str) -> Target:
@@ -57,23 +63,35 @@ class FieldResolver:
                 has = type_coerce(extra, JSONB).has_key(first)
             else:
                 has = func.json_type(extra, f"$.{first}").isnot(None)
+            if self.db is None:
+                raise BadRequest(f"{self.spec.name} has no field {name!r}")
             found = self.db.scalar(select(exists().where(has, self.spec.scope())))
             self._known_extra[name] = bool(found)
         return self._known_extra[name]
 
 
-def record_columns(spec: EntitySpec) -> list[Any]:
-    """The columns a full record is built from: id, declared fields, built-ins, extra — in that order."""
+def record_columns(spec: EntitySpec, *, pg_text_timestamps: bool = False) -> list[Any]:
+    """The columns a full record is built from: id, declared fields, built-ins, extra — in that order.
+
+    `pg_text_timestamps` has PostgreSQL format the two timestamps the way the API shows them (cheaper
+    there than a Python call per value).
+    """
     model = spec.model
-    return [
-        model.id,
-        *(getattr(model, name) for name in spec.fields),
-        *(getattr(model, name) for name in BUILTIN_ORDER),
-        model.extra,
-    ]
+    builtins: list[Any] = [getattr(model, name) for name in BUILTIN_ORDER]
+    if pg_text_timestamps:
+        builtins = [pg_timestamp_text(c) if c.key in TIMESTAMPS else c for c in builtins]
+    return [model.id, *(getattr(model, name) for name in spec.fields), *builtins, model.extra]
 
 
 _PG_TIMESTAMP = 'YYYY-MM-DD"T"HH24:MI:SS.US'
+TIMESTAMPS = ("created_date", "updated_date")
+
+
+def pg_timestamp_text(column: Any) -> Any:
+    """A timestamp as Base44 shows it (`YYYY-MM-DDTHH:MM:SS.ffffff`), formatted by PostgreSQL."""
+    return func.to_char(column, literal_column(f"'{_PG_TIMESTAMP}'")).label(column.key)  # a constant, not a parameter
+
+
 _PG_DIALECT = psycopg2.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -104,7 +122,7 @@ def _record_json(spec: EntitySpec, fields: list[str] | None) -> ColumnElement[An
         if wanted is not None and key != "id" and key not in wanted:
             continue
         column = getattr(model, key)
-        value = func.to_char(column, _PG_TIMESTAMP) if key in ("created_date", "updated_date") else column
+        value = func.to_char(column, _PG_TIMESTAMP) if key in TIMESTAMPS else column
         pairs += [literal_column(f"'{key}'"), value]  # keys are the registry's own identifiers
     columns = func.jsonb_build_object(*pairs)
     extra = type_coerce(model.extra, JSONB)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from backend.errors import BadRequest
 from backend.jsonutil import dumps, loads
@@ -57,7 +59,9 @@ class SortKey:
         return clause.nulls_last() if self.descending else clause.nulls_first()
 
     def bind(self, value: Any) -> Any:
-        """A cursor value back into something comparable with `expr`."""
+        """A cursor value back into something comparable with `expr` (a bind parameter stays as it is)."""
+        if isinstance(value, BindParameter):
+            return value
         if isinstance(self.target, ColumnTarget):
             return self.target.coerce(value)
         if isinstance(self.target, PgJson):
@@ -132,57 +136,117 @@ def _cursor_value(value: Any) -> Any:
     return value.isoformat(timespec="microseconds") if isinstance(value, dt.datetime) else value
 
 
-def _position(stmt: Select[Any], keys: list[SortKey], params: ListParams, print_: str) -> Select[Any]:
-    """Where the page starts: after the cursor's row (keyset), or `skip` rows in."""
-    if params.cursor:
+def _paging(
+    stmt: Select[Any], keys: list[SortKey], params: ListParams, after: list[Any] | None, inline: bool
+) -> Select[Any]:
+    """Where the page starts — after the cursor's row (keyset), or `skip` rows in — and its length.
+
+    `inline` writes the numbers into the SQL: as parameters of a prepared statement, PostgreSQL's generic
+    plan could not see the limit and might sort the whole table.
+    """
+
+    def number(value: int) -> Any:
+        return literal_column(str(int(value))) if inline else value
+
+    if after is not None:
         try:
-            return stmt.where(_after(keys, decode_cursor(params.cursor, print_)))
+            stmt = stmt.where(_after(keys, after))
         except (ValueError, TypeError):
             raise BadRequest("cursor does not fit this query") from None
-    return stmt.offset(params.skip) if params.skip else stmt
+    elif params.skip:
+        stmt = stmt.offset(number(params.skip))
+    return stmt.limit(number(params.limit + 1))
 
 
-def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
-    resolver = FieldResolver(db, spec, strict=strict)
+@dataclass
+class PageQuery:
+    """A list page's statement, and what turning its rows into a `Page` needs."""
+
+    stmt: Select[Any]
+    keys: list[SortKey]
+    width: int  # the record's columns (or its one JSON column); sort values not among them follow
+    key_positions: list[int]  # where each sort key's value is in a row, for the next cursor
+    print_: str  # the query's fingerprint, signed into cursors
+    limit: int
+    fields: list[str] | None
+    spec: EntitySpec
+    json_in_db: bool  # one column of JSON text per record, else the record's columns
+
+    def page(self, rows: Sequence[Any], total: int | None = None) -> Page:
+        more = len(rows) > self.limit
+        rows = rows[: self.limit]
+        width = self.width
+        if self.json_in_db:
+            body = b"[" + ",".join(row[0] for row in rows).encode() + b"]"
+        else:
+            names = record_keys(self.spec)
+            body = dumps([project(to_record(names, row[: width - 1], row[width - 1]), self.fields) for row in rows])
+        next_cursor = None
+        if more and rows:
+            last = rows[-1]
+            next_cursor = encode_cursor([_cursor_value(last[i]) for i in self.key_positions], self.print_)
+        return Page(body=body, total=total, next_cursor=next_cursor)
+
+
+def page_query(
+    resolver: FieldResolver,
+    params: ListParams,
+    *,
+    deleted: bool = False,
+    after: list[Any] | None = None,
+    inline_paging: bool = False,
+    python_json: bool = False,
+) -> PageQuery:
+    """The page's statement. `after` (the cursor row's sort values, or bind parameters standing for them)
+    defaults to the decoded `params.cursor`. On PostgreSQL the records' JSON is built by the database
+    unless `python_json` asks for the columns (the asyncpg path, where that is cheaper overall)."""
+    spec = resolver.spec
     where = where_clause(resolver, params, deleted=deleted)
     keys = _sort_keys(resolver, params)
     for name in params.fields or ():
         resolver(name)  # validates each requested field
     postgres = resolver.dialect == "postgresql"
-    sort_cols = [k.expr.label(f"_s{i}") for i, k in enumerate(keys)]
+    json_in_db = postgres and not python_json
     print_ = fingerprint(spec.name, params, deleted)
-    if postgres:
-        # Deferred join: find the page by its sort keys alone, then let PostgreSQL render the JSON of
-        # just those rows (rendering before Sort/OFFSET would build it for every skipped row too).
-        find = select(spec.model.id.label("_id"), *sort_cols).where(where).order_by(*(k.order_by() for k in keys))
-        page = _position(find, keys, params, print_).limit(params.limit + 1).subquery("page")
-        page_keys = [page.c[f"_s{i}"] for i in range(len(keys))]
-        columns: list[Any] = [pg_record_json(spec, params.fields).label("j")]
-        stmt: Select[Any] = (
-            select(*columns, *page_keys)
-            .select_from(spec.table.join(page, spec.model.id == page.c._id))
-            .order_by(*(k.order_by(expr) for k, expr in zip(keys, page_keys, strict=True)))
-        )
-    else:
-        columns = record_columns(spec)
-        stmt = select(*columns, *sort_cols).where(where).order_by(*(k.order_by() for k in keys))
-        stmt = _position(stmt, keys, params, print_).limit(params.limit + 1)
-    rows = db.execute(stmt).all() if params.limit else []
-    more = len(rows) > params.limit
-    rows = rows[: params.limit]
+    if after is None and params.cursor:
+        after = decode_cursor(params.cursor, print_)
+    columns: list[Any] = (
+        [pg_record_json(spec, params.fields).label("j")]
+        if json_in_db
+        else record_columns(spec, pg_text_timestamps=postgres)
+    )
+    # A sort key that is a record column is read back from it; any other key gets a column of its own.
+    names = [] if json_in_db else record_keys(spec)
     width = len(columns)
-    if postgres:
-        body = b"[" + ",".join(row[0] for row in rows).encode() + b"]"
+    positions: list[int] = []
+    for i, key in enumerate(keys):
+        if isinstance(key.target, ColumnTarget) and key.target.name in names:
+            positions.append(names.index(key.target.name))
+        else:
+            positions.append(len(columns))
+            columns.append(key.expr.label(f"_s{i}"))
+    order = [k.order_by() for k in keys]
+    stmt: Select[Any]
+    if postgres and params.skip and after is None:
+        # Deferred join: find the page by its sort keys alone, then fetch and render just those rows
+        # (rendering before OFFSET would build every skipped row too).
+        find = select(spec.model.id.label("_id")).where(where).order_by(*order)
+        page = _paging(find, keys, params, after, inline_paging).subquery("page")
+        stmt = select(*columns).select_from(spec.table.join(page, spec.model.id == page.c._id)).order_by(*order)
     else:
-        names = record_keys(spec)
-        body = dumps([project(to_record(names, row[: width - 1], row[width - 1]), params.fields) for row in rows])
-    next_cursor = None
-    if more and rows:
-        next_cursor = encode_cursor([_cursor_value(v) for v in rows[-1][width:]], print_)
+        stmt = _paging(select(*columns).where(where).order_by(*order), keys, params, after, inline_paging)
+    return PageQuery(stmt, keys, width, positions, print_, params.limit, params.fields, spec, json_in_db)
+
+
+def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
+    resolver = FieldResolver(db, spec, strict=strict)
+    query = page_query(resolver, params, deleted=deleted)
+    rows = db.execute(query.stmt).all() if params.limit else []
     total = None
     if params.count:
+        where = where_clause(resolver, params, deleted=deleted)
         total = db.scalar(select(func.count()).select_from(spec.table).where(where))
-    return Page(body=body, total=total, next_cursor=next_cursor)
+    return query.page(rows, total)
 
 
 def select_ids(db: Db, spec: EntitySpec, q: dict[str, Any] | None, *, strict: bool = False) -> list[str]:

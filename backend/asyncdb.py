@@ -1,0 +1,142 @@
+"""asyncpg for the hot reads on PostgreSQL: list pages, one record and the auth check on the event loop.
+
+The fast lane (`backend/fastlane.py`) serves most traffic. Through SQLAlchemy + psycopg2 each of those
+reads paid for a worker-thread hop, statement construction and SQLAlchemy's execution layer; here the
+SQL is compiled once by SQLAlchemy (the one query engine still writes it, see
+`backend/services/query/prepared.py`) and executed as an asyncpg prepared statement, without leaving
+the event loop. The pool belongs to the event loop that opened it in the app's lifespan; a request on
+any other loop (a test client run without its lifespan) gets None and takes the thread path instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import orjson
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from backend.config import get_settings
+from backend.errors import BadRequest, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
+# A dead connection or an unreachable server; anything else is a real error and is not retried.
+CONNECTION_ERRORS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # the server is starting or shutting down
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+_pools: dict[asyncio.AbstractEventLoop, tuple[asyncpg.Pool, int]] = {}  # per loop: the pool, its users
+
+
+def compile_sql(stmt: ClauseElement) -> tuple[str, tuple[str, ...]]:
+    """SQL text with `$n` placeholders, and the bound parameters' names in `$n` order."""
+    compiled = stmt.compile(dialect=DIALECT)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # JSON columns arrive decoded, as they do through SQLAlchemy
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, schema="pg_catalog", encoder=_json_text, decoder=orjson.loads)
+
+
+async def _nothing_to_reset(_: asyncpg.Connection) -> None:
+    """These reads set no session state (no SET, LISTEN, advisory lock or cursor), so the default reset —
+    a round trip of `RESET ALL; UNLISTEN *; ...` on every release — is skipped. asyncpg still rolls back
+    a transaction left open before this is called."""
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+async def open_pool() -> None:
+    """Create the running loop's pool (no connection is made until the first read); apps that share a
+    loop (tests) share its pool."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        return
+    loop = asyncio.get_running_loop()
+    if loop in _pools:
+        pool, users = _pools[loop]
+        _pools[loop] = (pool, users + 1)
+        return
+    pool = await asyncpg.create_pool(
+        _dsn(settings.database_url),
+        min_size=0,
+        max_size=settings.db_pool_size,
+        timeout=settings.db_pool_timeout,  # to connect
+        command_timeout=60,  # a read that hangs (a half-open connection) ends as a 503, not a stuck request
+        max_inactive_connection_lifetime=300,
+        server_settings={"application_name": "crm-backend-reads"},
+        init=_init_connection,
+        reset=_nothing_to_reset,
+    )
+    _pools[loop] = (pool, 1)
+
+
+async def close_pool() -> None:
+    loop = asyncio.get_running_loop()
+    if loop not in _pools:
+        return
+    pool, users = _pools.pop(loop)
+    if users > 1:
+        _pools[loop] = (pool, users - 1)
+    else:
+        await pool.close()
+
+
+def _current() -> asyncpg.Pool | None:
+    try:
+        entry = _pools.get(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+    return None if entry is None else entry[0]
+
+
+def available() -> bool:
+    """Whether this request's loop has a pool (else the caller uses the thread path)."""
+    return _current() is not None
+
+
+async def run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run `work` on a pooled connection; once more on a fresh one if the connection was dead.
+
+    Reads are idempotent, so the retry is safe; it replaces a ping before every read. A database that
+    stays unreachable is a 503 with Retry-After, never a 500.
+    """
+    pool = _current()
+    if pool is None:
+        raise RuntimeError("the asyncpg pool is not open on this event loop")
+    unavailable = ServiceUnavailable("The database is unavailable; try again in a moment", headers={"Retry-After": "5"})
+    for attempt in (1, 2):
+        try:
+            async with pool.acquire(timeout=get_settings().db_pool_timeout) as conn:
+                return await work(conn)
+        except asyncpg.DataError as exc:  # a value the database refused: the client's to fix
+            log.info("database refused a value: %s", str(exc)[:300])
+            raise BadRequest("The database refused a value in this request") from exc
+        except TimeoutError as exc:  # no free connection, or the server stopped answering: do not wait twice
+            log.warning("database read timed out: %s", exc)
+            raise unavailable from exc
+        except CONNECTION_ERRORS as exc:
+            log.warning("database read failed (attempt %d): %s", attempt, str(exc)[:300])
+            if attempt == 2:
+                raise unavailable from exc
+    raise AssertionError("unreachable")
