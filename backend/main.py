@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,11 @@ EXPOSED_HEADERS = ["X-Total-Count", "ETag", "Location", "X-Next-Cursor", "X-Requ
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     start_inapp_sender()  # WHATSAPP_INAPP_SENDER=false when scripts/worker.py sends instead
     await asyncdb.open_pool()  # the fast lane's PostgreSQL reads; connects on first use
+    # Everything built so far (modules, routes, metadata: ~320,000 objects) lives as long as the
+    # process. Frozen, it is left out of the cyclic collector's full passes, which otherwise walked it
+    # all every few seconds under load — a 130–160 ms stall of every request in flight (measured).
+    gc.collect()
+    gc.freeze()
     yield
     await asyncdb.close_pool()
     stop_inapp_sender()

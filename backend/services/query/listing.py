@@ -132,6 +132,12 @@ def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     return or_(*ors)
 
 
+def _index_order(keys: list[SortKey]) -> bool:
+    """Whether the sort is the order of the (created_date, id) index every entity table has."""
+    names = [k.target.name if isinstance(k.target, ColumnTarget) else None for k in keys]
+    return names == ["created_date", "id"] and keys[0].descending == keys[1].descending
+
+
 def _cursor_value(value: Any) -> Any:
     return value.isoformat(timespec="microseconds") if isinstance(value, dt.datetime) else value
 
@@ -227,9 +233,10 @@ def page_query(
             columns.append(key.expr.label(f"_s{i}"))
     order = [k.order_by() for k in keys]
     stmt: Select[Any]
-    if postgres and params.skip and after is None:
-        # Deferred join: find the page by its sort keys alone, then fetch and render just those rows
-        # (rendering before OFFSET would build every skipped row too).
+    if postgres and not (_index_order(keys) and not params.skip):
+        # Deferred join: find the page's ids by the sort keys alone, then fetch and render just those rows
+        # (otherwise PostgreSQL builds every row it sorts or skips). Only the (created_date, id) index
+        # order without an offset reads the page straight off the index, where the join is pure cost.
         find = select(spec.model.id.label("_id")).where(where).order_by(*order)
         page = _paging(find, keys, params, after, inline_paging).subquery("page")
         stmt = select(*columns).select_from(spec.table.join(page, spec.model.id == page.c._id)).order_by(*order)
