@@ -241,7 +241,11 @@ def main() -> None:
               f" {'p99 ms':>8} | {'ratio':>6}")  # fmt: skip
         figures: dict[str, dict[str, float]] = {}
         for name, a_url, r_url in scenarios:
+            # A 2 s warm-up, not counted, for each side: prepared statements and caches get made, and the
+            # previous run's last slow requests (a deep page takes a second) finish before measuring.
+            load(a_url, auth, 2, args.connections)
             a = load(a_url, auth, args.seconds, args.connections)
+            load(r_url, {}, 2, args.connections)
             r = load(r_url, {}, args.seconds, args.connections)
             figures[name] = a
             bad = f"  ({int(a['errors'])} non-2xx!)" if a.get("errors") else ""
