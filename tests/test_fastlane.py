@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from backend.config import get_settings
 from backend.database import get_engine
 from backend.main import create_app
-from tests.conftest import IS_POSTGRES, assert_error
+from tests.conftest import IS_POSTGRES, assert_error, make_user
 
 POOL = "crm-backend-reads"  # the asyncpg pool's application_name
 
@@ -87,3 +90,43 @@ def test_fast_lane_needs_a_valid_token(client: Any, path: str) -> None:
     response = client.get(path, headers={"Authorization": "Bearer not.a.token"})
     assert_error(response, 401, "unauthorized")
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_hot_reads_see_logout_disable_and_password_change_at_once(client: Any, admin: dict[str, Any]) -> None:
+    """The fast lane remembers a token's verified signature, never whether its session is still valid."""
+    record = client.post("/api/contacts", headers=admin["headers"], json={"full_name": "ב"}).json()
+    reads = ["/api/contacts", f"/api/contacts/{record['id']}", "/api/apps/a1/entities/Contact"]
+
+    def reads_ok(headers: dict[str, str]) -> bool:
+        return all(client.get(path, headers=headers).status_code == 200 for path in reads)
+
+    def refused(headers: dict[str, str]) -> None:
+        for path in [*reads, "/api/contacts?limit=-1", "/api/apps/nope/entities/Contact"]:  # 401 before 400/404
+            assert_error(client.get(path, headers=headers), 401, "unauthorized")
+
+    out = make_user("out@example.com")
+    assert reads_ok(out["headers"])
+    assert client.post("/api/auth/logout", headers=out["headers"]).status_code == 204
+    refused(out["headers"])
+
+    gone = make_user("gone@example.com")
+    assert reads_ok(gone["headers"])
+    assert client.put(f"/api/users/{gone['id']}", headers=admin["headers"], json={"disabled": True}).status_code == 200
+    refused(gone["headers"])
+
+    moved = make_user("moved@example.com", password="correct-horse")
+    assert reads_ok(moved["headers"])
+    change = {"current_password": "correct-horse", "new_password": "battery-staple"}
+    assert client.post("/api/auth/change-password", headers=moved["headers"], json=change).status_code == 204
+    refused(moved["headers"])
+
+
+def test_a_remembered_token_still_expires(client: Any, admin: dict[str, Any]) -> None:
+    claims = {"sub": admin["id"], "ver": 1, "jti": "short-lived", "iat": int(time.time())}
+    token = jwt.encode({**claims, "exp": int(time.time()) + 2}, get_settings().secret_key, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/contacts", headers=headers).status_code == 200  # verified, and remembered
+    time.sleep(2.1)
+    response = client.get("/api/contacts", headers=headers)
+    assert_error(response, 401, "unauthorized")
+    assert "expired" in response.json()["detail"]
