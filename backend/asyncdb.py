@@ -29,11 +29,13 @@ from backend.errors import BadRequest, ServiceUnavailable
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
-# A dead connection or an unreachable server; anything else is a real error and is not retried.
-CONNECTION_ERRORS = (
+# A connection lost during a read, or a server going down: worth one more try on a fresh connection.
+# (Not InterfaceError — asyncpg's word for a programming mistake — nor a cancelled statement.)
+LOST = (
     asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # the server is starting or shutting down
-    asyncpg.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
     OSError,
 )
 
@@ -129,24 +131,46 @@ async def run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     """Run `work` on a pooled connection; once more on a fresh one if the connection was dead.
 
     Reads are idempotent, so the retry is safe; it replaces a ping before every read. A database that
-    stays unreachable is a 503 with Retry-After, never a 500.
+    cannot be reached or refuses connections (down, starting, too many clients, bad credentials), a
+    wait for a connection longer than DB_POOL_TIMEOUT, or a read past the command timeout is a 503 with
+    Retry-After — never a 500, and never an endless queue.
     """
     reads = _current()
     if reads is None:
         raise RuntimeError("the asyncpg pool is not open on this event loop")
-    unavailable = ServiceUnavailable("The database is unavailable; try again in a moment", headers={"Retry-After": "5"})
+    settings = get_settings()
     for attempt in (1, 2):
         try:
-            async with reads.gate, reads.pool.acquire() as conn:
+            async with asyncio.timeout(settings.db_pool_timeout):
+                await reads.gate.acquire()
+        except TimeoutError as exc:
+            raise _unavailable("every database connection stayed busy", exc) from exc
+        try:
+            try:
+                conn = await reads.pool.acquire()
+            except Exception as exc:  # connecting failed: whatever the server said, it is not the client's fault
+                if attempt == 2:
+                    raise _unavailable("could not connect", exc) from exc
+                log.warning("database connect failed, retrying: %s", str(exc)[:300])
+                continue
+            try:
                 return await work(conn)
+            finally:
+                await reads.pool.release(conn)
         except asyncpg.DataError as exc:  # a value the database refused: the client's to fix
             log.info("database refused a value: %s", str(exc)[:300])
             raise BadRequest("The database refused a value in this request") from exc
         except TimeoutError as exc:  # the server stopped answering (command_timeout): do not wait twice
-            log.warning("database read timed out: %s", exc)
-            raise unavailable from exc
-        except CONNECTION_ERRORS as exc:
-            log.warning("database read failed (attempt %d): %s", attempt, str(exc)[:300])
+            raise _unavailable("a read timed out", exc) from exc
+        except LOST as exc:
             if attempt == 2:
-                raise unavailable from exc
+                raise _unavailable("the connection was lost", exc) from exc
+            log.warning("database read failed, retrying: %s", str(exc)[:300])
+        finally:
+            reads.gate.release()
     raise AssertionError("unreachable")
+
+
+def _unavailable(what: str, exc: BaseException) -> ServiceUnavailable:
+    log.warning("database unavailable (%s): %s", what, str(exc)[:300] or type(exc).__name__)
+    return ServiceUnavailable("The database is unavailable; try again in a moment", headers={"Retry-After": "5"})

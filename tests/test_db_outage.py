@@ -126,3 +126,38 @@ def test_outage_answers_503_and_recovers(app: Any, proxied: Proxy) -> None:
         assert client.get("/api/health").status_code == 200
         names = [r["full_name"] for r in client.get("/api/contacts", headers=user["headers"]).json()]
         assert names == ["לפני"]
+
+
+def test_a_refused_connection_is_a_503(app: Any, monkeypatch: Any) -> None:
+    """The server answers but will not connect us (here: no such database) — still a 503, not a 500."""
+    user = make_user("refused@example.com")
+    settings = get_settings()
+    monkeypatch.setattr(
+        settings, "database_url", make_url(settings.database_url).set(database="no_such_db").render_as_string(False)
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:  # its lifespan opens a pool on that URL
+        for path in ("/api/contacts", "/api/contacts/" + "0" * 24):
+            response = client.get(path, headers=user["headers"])
+            assert_error(response, 503, "service_unavailable")
+            assert response.headers["retry-after"] == "5"
+
+
+def test_a_busy_pool_answers_503_after_the_pool_timeout(app: Any, monkeypatch: Any) -> None:
+    """Reads wait for a connection at most DB_POOL_TIMEOUT, then answer 503 — never an endless queue."""
+    user = make_user("busy@example.com")
+    settings = get_settings()
+    monkeypatch.setattr(settings, "db_pool_size", 1)
+    monkeypatch.setattr(settings, "db_pool_timeout", 0.5)
+    with TestClient(app, raise_server_exceptions=False) as client, database.get_engine().connect() as locker:
+        locker.exec_driver_sql("LOCK TABLE contacts IN ACCESS EXCLUSIVE MODE")  # held until rollback
+        stuck: list[int] = []
+        first = threading.Thread(
+            target=lambda: stuck.append(client.get("/api/contacts", headers=user["headers"]).status_code)
+        )
+        first.start()
+        first.join(0.3)  # it now holds the only connection, waiting on the lock
+        assert_error(client.get("/api/properties", headers=user["headers"]), 503, "service_unavailable")
+        locker.rollback()
+        first.join(10)
+        assert stuck == [200]
+        assert client.get("/api/properties", headers=user["headers"]).status_code == 200

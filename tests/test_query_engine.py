@@ -511,6 +511,19 @@ def test_cursor_on_an_extra_field_with_nulls(client: Any, agent: dict[str, Any])
         assert [r["id"] for r in records] == [record_id for _, record_id in expected], sort
 
 
+@pytest.mark.parametrize("extra", [{}, {"count": "true"}, {"q": '{"rooms": {"$ne": "9"}}'}])
+@pytest.mark.parametrize("sort", ["parking", "-parking"])
+def test_cursor_on_a_yes_no_field(client: Any, agent: dict[str, Any], sort: str, extra: dict[str, str]) -> None:
+    """A bool sort key with nulls, walked on every path (`count` and `q` take the general one)."""
+    values = [True, False, None, True, False, None, True]
+    ids = bulk(client, agent["headers"], [{"parking": v, "rooms": "1"} for v in values])
+    records, _ = walk(client, agent["headers"], {"sort": sort, "limit": 2, **extra})
+    descending = sort.startswith("-")
+    expected = sorted(zip(values, ids, strict=True), key=lambda p: p[1], reverse=descending)
+    expected.sort(key=lambda p: _null_first(p[0]), reverse=descending)
+    assert [r["id"] for r in records] == [record_id for _, record_id in expected]
+
+
 def test_cursor_keeps_the_filter_and_count(office: Office) -> None:
     q = json.dumps({"status": {"$ne": "נסגר"}}, ensure_ascii=False)
     first = office.get(q=q, sort="price", limit=2, count="true")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, literal_column, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
@@ -58,15 +58,20 @@ class SortKey:
         # Nulls are the smallest value: first ascending, last descending (Mongo's and Base44's order).
         return clause.nulls_last() if self.descending else clause.nulls_first()
 
+    def coerce(self, value: Any) -> Any:
+        """A cursor value (JSON) as the Python value of this key's column."""
+        return self.target.coerce(value) if isinstance(self.target, ColumnTarget) else value
+
     def bind(self, value: Any) -> Any:
-        """A cursor value back into something comparable with `expr` (a bind parameter stays as it is)."""
+        """A cursor value as a bound parameter comparable with `expr` (a placeholder stays as it is).
+
+        Always a parameter: compared with a bare True/False, SQLAlchemy would refuse `<`/`>`.
+        """
         if isinstance(value, BindParameter):
             return value
-        if isinstance(self.target, ColumnTarget):
-            return self.target.coerce(value)
         if isinstance(self.target, PgJson):
             return PgJson.json(value)
-        return value
+        return literal(self.coerce(value), self.expr.type)
 
 
 def where_clause(resolver: FieldResolver, params: ListParams, *, deleted: bool = False) -> ColumnElement[bool]:

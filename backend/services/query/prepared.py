@@ -66,7 +66,7 @@ def page(spec: EntitySpec, params: ListParams) -> Prepared | None:
     for i, value in enumerate(values or ()):
         if value is not None:
             try:
-                bound[f"c{i}"] = shape.query.keys[i].bind(value)
+                bound[f"c{i}"] = shape.query.keys[i].coerce(value)
             except (BadRequest, ValueError, TypeError):
                 raise BadRequest("cursor does not fit this query") from None
     return Prepared(shape.sql, [bound[name] for name in shape.names], shape.query.page)
