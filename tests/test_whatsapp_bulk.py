@@ -154,6 +154,9 @@ BAD = [
     {"recipients": [{"phone": VALID[0]}], "message": "hi {frist_name}"},
     {"audience": {"entity": "User"}, "message": "x"},
     {"recipients": [{"phone": VALID[0], "vars": {"a": [1]}}], "message": "x"},
+    {"recipients": [{"phone": VALID[0] + "\u0000"}], "message": "x"},
+    {"recipients": [{"phone": VALID[0], "vars": {"a\u0000": "v"}}], "message": "x"},
+    {"recipients": [{"phone": VALID[0]}], "message": "\u0000"},
 ]
 
 

@@ -105,7 +105,19 @@ BAD = [
     {"to": "+972525551234", "message": "x", "unknown_field": 1},
     {"to": "9" * 65, "message": "x"},
     ["a", "list"],
+    {"to": "+972525551234", "message": "hi\u0000there"},
+    {"to": "+97252555\u00001234", "message": "x"},
+    {"to": "+972525551234", "template": {"name": "promo", "params": ["\u0000"]}},
+    {"to": "+972525551234", "message": "hi {x}", "vars": {"x": "a\u0000b"}},
 ]
+
+
+@pytest.mark.parametrize("field", ["message", "to"])
+def test_nul_is_refused_naming_the_field(client: Any, agent: dict[str, Any], field: str) -> None:
+    payload = {"to": "+972525551234", "message": "x", field: "a\u0000b"}
+    body = assert_error(client.post(URL, headers=agent["headers"], json=payload), 422, "validation_error")
+    assert body["detail"][0]["loc"][-1] == field and "NUL" in body["detail"][0]["msg"]
+    assert logs() == []
 
 
 @pytest.mark.parametrize("payload", BAD)

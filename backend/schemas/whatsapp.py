@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # WhatsApp's own limit for a text body.
 MAX_MESSAGE = 4096
 MAX_RECIPIENTS = 10_000
 
-Param = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-VarValue = Annotated[str, StringConstraints(max_length=1024)] | int | float
-RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store U+0000 in text; refused here, the error names the field that carries it
+    if "\x00" in value:
+        raise ValueError("may not contain the NUL character (U+0000)")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Param = Annotated[str, StringConstraints(min_length=1, max_length=1024), NoNul]
+VarValue = Annotated[str, StringConstraints(max_length=1024), NoNul] | int | float
+VarName = Annotated[str, StringConstraints(max_length=64), NoNul]
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
 
 
 class TemplateIn(BaseModel):
@@ -34,7 +44,7 @@ class TemplateIn(BaseModel):
 class _Content(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str | None = Field(default=None, max_length=MAX_MESSAGE)
+    message: Annotated[str, NoNul] | None = Field(default=None, max_length=MAX_MESSAGE)
     template: TemplateIn | None = None
 
     def _check_content(self) -> None:
@@ -47,10 +57,10 @@ class _Content(BaseModel):
 class SendIn(_Content):
     """One message to a phone, a contact or a marketing lead."""
 
-    to: str | None = Field(default=None, max_length=64)
+    to: Annotated[str, NoNul] | None = Field(default=None, max_length=64)
     lead_id: RecordId | None = None
     contact_id: RecordId | None = None
-    vars: dict[Annotated[str, StringConstraints(max_length=64)], VarValue] = Field(default_factory=dict, max_length=50)
+    vars: dict[VarName, VarValue] = Field(default_factory=dict, max_length=50)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SendIn:
@@ -63,10 +73,10 @@ class SendIn(_Content):
 class RecipientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str | None = Field(default=None, max_length=256)
+    phone: Annotated[str, NoNul] | None = Field(default=None, max_length=256)
     lead_id: RecordId | None = None
     contact_id: RecordId | None = None
-    vars: dict[Annotated[str, StringConstraints(max_length=64)], VarValue] = Field(default_factory=dict, max_length=50)
+    vars: dict[VarName, VarValue] = Field(default_factory=dict, max_length=50)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RecipientIn:
