@@ -1,7 +1,8 @@
 """The one entity service: create, bulk create, get, list, merge update, soft delete, restore, purge.
 
 Every entity on both surfaces goes through here; the routes only adapt shapes. Writes use Core
-statements on the entity's table and return the record built from what was written.
+statements on the entity's table and return the record built from what was written. Every kind of
+write (create, update, soft delete, restore, purge) queues the entity's after-commit hooks (hooks.py).
 """
 
 from __future__ import annotations
@@ -49,16 +50,19 @@ def check_id(record_id: str) -> str:
     return record_id
 
 
-def _after_commit(session: Session, entity: str, ids: list[str]) -> None:
-    """Queue the entity's after-write hooks to run once this session's transaction has committed."""
-    pending: dict[str, list[str]] = session.info.setdefault("after_write", {})
-    pending.setdefault(entity, []).extend(ids)
+def _after_commit(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write") -> None:
+    """Queue the entity's after-write hooks to run once this session's transaction has committed.
+
+    Grouped by (entity, kind), run in the order each group was first queued.
+    """
+    pending: dict[tuple[str, hooks.WriteKind], list[str]] = session.info.setdefault("after_write", {})
+    pending.setdefault((entity, kind), []).extend(ids)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_pending_hooks(session: Session) -> None:
-    for entity, ids in session.info.pop("after_write", {}).items():
-        hooks.run_after_write(entity, ids)
+    for (entity, kind), ids in session.info.pop("after_write", {}).items():
+        hooks.run_after_write(entity, ids, kind)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -219,6 +223,7 @@ def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match:
         .where(model.id == record_id)
         .values(deleted_at=utcnow(), updated_date=utcnow(), version=version + 1)
     )
+    _after_commit(session, spec.name, [record_id], "delete")
 
 
 def delete_matching(session: Session, spec: EntitySpec, query: Any) -> int:
@@ -238,7 +243,10 @@ def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
         .where(model.id.in_(ids), model.deleted_at.is_(None), spec.scope())
         .values(deleted_at=now, updated_date=now, version=model.version + 1)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if deleted:
+        _after_commit(session, spec.name, list(ids), "delete")
+    return deleted
 
 
 def restore(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
@@ -249,12 +257,14 @@ def restore(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[st
         .where(model.id == record_id)
         .values(deleted_at=None, version=version + 1, updated_date=utcnow())
     )
+    _after_commit(session, spec.name, [record_id], "restore")
     return get(session, spec, record_id)
 
 
 def purge(session: Session, spec: EntitySpec, record_id: str) -> None:
     _fetch(session, spec, record_id, deleted=None)
     session.execute(delete(spec.table).where(spec.model.id == record_id, spec.scope()))
+    _after_commit(session, spec.name, [record_id], "purge")
 
 
 def list_records(

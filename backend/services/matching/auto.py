@@ -1,4 +1,11 @@
-"""AUTO_MATCH: re-match just the records a create or update wrote, after that write committed."""
+"""AUTO_MATCH: keep the Matches of just the records a write touched in step with them, after it committed.
+
+- created, updated, soft-deleted or restored → that record is re-matched (generate_matches with its id).
+  A soft-deleted record counts as closed, so its untouched `new` matches go exactly as stale pairs do in
+  any run, and those an agent touched stay; a restored one gets its pairs back.
+- purged → every Match pointing at it is removed, whatever AUTO_MATCH says: the record is gone for good,
+  and no later run would ever clear a match an agent touched (README "Matching").
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,18 @@ import logging
 from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import DomainError
-from backend.services.hooks import on_write
+from backend.models.client import Client
+from backend.models.property import Property
+from backend.services.hooks import WriteKind, on_write
+from backend.services.matching import store
 from backend.services.matching.service import generate_matches
 
 log = logging.getLogger(__name__)
 
 
-def rematch_after_write(entity: str, ids: list[str]) -> None:
+def rematch_after_write(entity: str, ids: list[str], kind: WriteKind = "write") -> None:
     """The after-write hook for Property and Client. Never raises: the write it follows already succeeded."""
-    if not ids or not get_settings().auto_match:
+    if not ids or kind == "purge" or not get_settings().auto_match:
         return
     try:
         with get_sessionmaker()() as session:
@@ -25,7 +35,8 @@ def rematch_after_write(entity: str, ids: list[str]) -> None:
                 result = generate_matches(session, property_ids=list(ids))
             session.commit()
         log.info(
-            "auto-match for %s %s: created %d, updated %d, removed %d",
+            "auto-match after %s of %s %s: created %d, updated %d, removed %d",
+            kind,
             entity,
             ids[:5],
             result["created"],
@@ -38,7 +49,21 @@ def rematch_after_write(entity: str, ids: list[str]) -> None:
         log.exception("auto-match failed for %s %s", entity, ids[:5])
 
 
+def drop_matches_after_purge(entity: str, ids: list[str], kind: WriteKind) -> None:
+    """The after-purge hook for Property and Client: their Matches go with them. Never raises."""
+    if not ids or kind != "purge":
+        return
+    try:
+        with get_sessionmaker()() as session:
+            removed = store.delete_referencing(session, Client if entity == "Client" else Property, ids)
+            session.commit()
+        log.info("purge of %s %s removed %d matches", entity, ids[:5], removed)
+    except Exception:
+        log.exception("removing the matches of purged %s %s failed", entity, ids[:5])
+
+
 def register_hooks() -> None:
     """Called once by create_app (registering twice is harmless: on_write ignores a repeat)."""
-    on_write("Property", rematch_after_write)
-    on_write("Client", rematch_after_write)
+    for entity in ("Property", "Client"):
+        on_write(entity, rematch_after_write)
+        on_write(entity, drop_matches_after_purge)

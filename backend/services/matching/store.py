@@ -23,6 +23,7 @@ from sqlalchemy import (
     cast,
     column,
     delete,
+    exists,
     func,
     literal,
     select,
@@ -34,7 +35,9 @@ from sqlalchemy.orm import Session
 
 from backend.database import JsonType
 from backend.models.base import new_id
+from backend.models.client import Client
 from backend.models.match import Match
+from backend.models.property import Property
 from backend.services.matching.search import chunks
 
 MATCHES: Table = Match.__table__  # type: ignore[assignment]
@@ -219,5 +222,21 @@ def delete_untouched(session: Session, ids: Sequence[str]) -> int:
         result = session.execute(
             delete(MATCHES).where(MATCHES.c.id.in_(part), MATCHES.c.status == "new", MATCHES.c.deleted_at.is_(None))
         )
+        removed += max(result.rowcount, 0)  # type: ignore[attr-defined]
+    return removed
+
+
+def delete_referencing(session: Session, model: type[Client] | type[Property], ids: Sequence[str]) -> int:
+    """Remove every Match, agent-touched or in the trash, that points at one of `ids`, once that record is gone.
+
+    Hard delete, like `delete_untouched`: a purge removes its record for good, and a Match kept in the
+    trash could only be restored to point at nothing. Re-checked in SQL that the record no longer
+    exists, so an id that came back (an import keeps ids verbatim) keeps its matches.
+    """
+    ref = MATCHES.c.client_id if model is Client else MATCHES.c.property_id
+    removed = 0
+    for part in chunks(ids):
+        gone = ~exists().where(model.id == ref)
+        result = session.execute(delete(MATCHES).where(ref.in_(part), gone))
         removed += max(result.rowcount, 0)  # type: ignore[attr-defined]
     return removed
