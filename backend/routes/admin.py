@@ -74,7 +74,7 @@ def export_entity(
     entity: str,
     _: AdminUser,
     fmt: Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv (Base44's layout)")] = "json",
-    deleted: Annotated[bool, Query(description="Include soft-deleted records")] = False,
+    deleted: Annotated[bool, Query(description="Include soft-deleted records, marked by `deleted_date`")] = False,
 ) -> StreamingResponse:
     """Admin: every record of `entity`, streamed, as `<Entity>.json` or `<Entity>_export.csv` — the files the
     import reads back unchanged. CSV values starting with `=`, `+`, `-` or `@` carry a leading `'`."""

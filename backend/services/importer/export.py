@@ -7,6 +7,10 @@
   and a `'` before a text value starting with `=`, `+`, `-` or `@`, so a spreadsheet shows a formula as
   text instead of running it. The importer drops that `'` again.
 
+With the trash included (`deleted=true`) a trashed record says so, so that an import keeps it in the trash:
+JSON gives it a `deleted_date` key (only trashed records have one); CSV gets a last `deleted_date` column,
+empty for live records. An export without the trash has neither, byte for byte Base44's layout.
+
 Rows come through a server-side cursor (`stream_results`, `yield_per`) in `created_date, id` order and leave
 in chunks, so a million rows pass through in a few megabytes whatever the table's size.
 """
@@ -24,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from backend.database import get_engine
 from backend.jsonutil import dumps
 from backend.services.importer.cells import to_cell
+from backend.services.importer.prepare import DELETED  # when the record went to the trash; read back there
 from backend.services.query.fields import record_columns, record_keys, to_record
 from backend.services.registry import EntitySpec
 
@@ -40,8 +45,11 @@ def filename(spec: EntitySpec, fmt: Format) -> str:
 
 def _rows(spec: EntitySpec, deleted: bool) -> Select[Any]:
     model = spec.model
-    stmt = select(*record_columns(spec)).where(spec.scope()).order_by(model.created_date, model.id)
-    return stmt if deleted else stmt.where(model.deleted_at.is_(None))
+    if deleted:
+        stmt = select(*record_columns(spec), model.deleted_at)
+    else:
+        stmt = select(*record_columns(spec)).where(model.deleted_at.is_(None))
+    return stmt.where(spec.scope()).order_by(model.created_date, model.id)
 
 
 def extra_keys(conn: Connection, spec: EntitySpec, deleted: bool) -> list[str]:
@@ -56,11 +64,11 @@ def extra_keys(conn: Connection, spec: EntitySpec, deleted: bool) -> list[str]:
     if not deleted:
         stmt = stmt.where(model.deleted_at.is_(None))
     names = {str(name) for name in conn.scalars(stmt)}
-    return sorted(names - set(spec.fields) - set(CSV_BUILTINS))
+    return sorted(names - set(spec.fields) - set(CSV_BUILTINS) - ({DELETED} if deleted else set()))
 
 
-def csv_columns(spec: EntitySpec, extra: list[str]) -> list[str]:
-    return [*spec.fields, *extra, *CSV_BUILTINS]
+def csv_columns(spec: EntitySpec, extra: list[str], deleted: bool = False) -> list[str]:
+    return [*spec.fields, *extra, *CSV_BUILTINS, *([DELETED] if deleted else [])]
 
 
 def _records(conn: Connection, spec: EntitySpec, deleted: bool) -> Iterator[dict[str, Any]]:
@@ -68,7 +76,12 @@ def _records(conn: Connection, spec: EntitySpec, deleted: bool) -> Iterator[dict
     width = len(keys)
     streamed = conn.execution_options(stream_results=True, yield_per=YIELD_PER)
     for row in streamed.execute(_rows(spec, deleted)):
-        yield to_record(keys, row[:width], row[width])
+        record = to_record(keys, row[:width], row[width])
+        if deleted:  # the real trash time, never an undeclared field that happens to share the name
+            record.pop(DELETED, None)
+            if row[width + 1] is not None:
+                record[DELETED] = row[width + 1]
+        yield record
 
 
 def stream_json(conn: Connection, spec: EntitySpec, deleted: bool) -> Iterator[bytes]:
@@ -86,7 +99,7 @@ def stream_json(conn: Connection, spec: EntitySpec, deleted: bool) -> Iterator[b
 
 
 def stream_csv(conn: Connection, spec: EntitySpec, deleted: bool) -> Iterator[bytes]:
-    columns = csv_columns(spec, extra_keys(conn, spec, deleted))
+    columns = csv_columns(spec, extra_keys(conn, spec, deleted), deleted)
     text = io.StringIO()
     writer = csv.writer(text, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     text.write("\ufeff")

@@ -2,6 +2,9 @@
 
 The built-in fields are parsed here (the import is the one path that keeps them verbatim); every other
 field goes through `validate_record`, the API's own rules, so import and API never disagree on types.
+
+`deleted_date` (our export's mark on a trashed record, export.py) is read as the record's state, never
+kept as a field: a row with one is stored in the trash, a row without one (or with it empty) is live.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from backend.services.validation import validate_record
 
 TYPED_FROM_TEXT = {"int", "float", "bool", "list"}
 BUILTIN_LIMITS = {"created_by": 320, "created_by_id": 64}
+DELETED = "deleted_date"
 
 
 class RowError(Exception):
@@ -42,6 +46,7 @@ class Prepared:
     extra: dict[str, Any]
     # The built-ins the source carries (a column that is absent keeps the stored value, or gets its default).
     builtins: dict[str, Any]
+    deleted_at: dt.datetime | None = None  # in the trash since then; None: a live record (restored if trashed)
 
 
 def _text_error(name: str, problem: str, value: Any) -> str:
@@ -124,7 +129,7 @@ def prepare(
     record_id = _record_id(values, new_ids=new_ids) if trusted else None
     data: dict[str, Any] = {}
     for key, raw in values.items():
-        if key in BUILTIN_KINDS:
+        if key in BUILTIN_KINDS or key == DELETED:
             continue
         declared = spec.fields.get(key)
         value = raw
@@ -149,6 +154,7 @@ def prepare(
             builtins[name] = _builtin_text(values, name, errors)
     if "is_sample" in values:
         builtins["is_sample"] = _builtin_bool(values["is_sample"], errors)
+    deleted_at = _builtin_time(values, DELETED, errors) if DELETED in values else None
     try:
         columns, extra = validate_record(spec, data, partial=False)
     except ValidationFailed as exc:
@@ -165,4 +171,5 @@ def prepare(
         columns={name: columns.get(name) for name in spec.fields},
         extra=extra,
         builtins=builtins if trusted else {},
+        deleted_at=deleted_at,
     )

@@ -1,5 +1,9 @@
 """The upsert of one entity: rows in, each created, updated, unchanged or rejected; never a half-written record.
 
+A row's `deleted_date` decides where the record lives: set, it goes to (or stays in) the trash with that
+time; absent or empty, it is live, so a trashed record comes back only from a row at least as new as its
+trashing (trashing bumps `updated_date`, and older rows are refused unless `force`).
+
 Rows are compared with what is stored, field by field, so importing the same export twice writes nothing
 and bumps no version. Everything the database would refuse (a duplicate id, a unique pair taken, a NUL
 character, an over-long creator) is checked first and rejected per row, so one entity is one transaction
@@ -18,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from backend.models.base import new_id, utcnow
 from backend.services.entities import RECORD_ID, Actor, _after_commit
-from backend.services.importer.prepare import Prepared, RowError, prepare
+from backend.services.importer.prepare import DELETED, Prepared, RowError, prepare
 from backend.services.importer.refs import RefTracker
 from backend.services.importer.report import EntityReport
 from backend.services.importer.sources import Row
@@ -62,7 +66,9 @@ class EntityImport:
         self.output: list[dict[str, Any]] = []
         self.first_seen: dict[str, str] = {}  # id → where it first appeared in this source
         model = spec.model
-        names = ["id", *spec.fields, *BUILTIN_ORDER, "extra", "version"] + (["entity_name"] if spec.document else [])
+        names = ["id", *spec.fields, *BUILTIN_ORDER, "extra", "deleted_at", "version"] + (
+            ["entity_name"] if spec.document else []
+        )
         self.columns = [getattr(model, n) for n in names]
         self.uniques = [
             tuple(c.name for c in con.columns) for con in spec.table.constraints if isinstance(con, UniqueConstraint)
@@ -139,7 +145,10 @@ class EntityImport:
             self.refs.track(self.spec, values["id"], item.columns, item.extra)
             if self.options.collect:
                 keys = record_keys(self.spec)
-                self.output.append(to_record(keys, [values[k] for k in keys], values["extra"]))
+                record = to_record(keys, [values[k] for k in keys], values["extra"])
+                if values["deleted_at"] is not None:  # marked as in our export (export.py)
+                    record[DELETED] = values["deleted_at"]
+                self.output.append(record)
         if self.options.dry_run:
             return
         if inserts:
@@ -162,6 +171,7 @@ class EntityImport:
             "created_by_id": given.get("created_by_id"),
             "is_sample": given.get("is_sample", False),
             "extra": item.extra,
+            "deleted_at": item.deleted_at,
             "version": 1,
         }
         if item.id is None and self.options.actor is not None:  # a brand-new record: its creator is the caller
@@ -172,7 +182,7 @@ class EntityImport:
 
     def _merged_values(self, item: Prepared, current: Any) -> dict[str, Any]:
         """The record as the source has it; a built-in the source does not carry keeps its stored value."""
-        values: dict[str, Any] = {**item.columns, "id": current.id, "extra": item.extra}
+        values: dict[str, Any] = {**item.columns, "id": current.id, "extra": item.extra, "deleted_at": item.deleted_at}
         for name in BUILTIN_ORDER:
             given = item.builtins.get(name)
             keep = name not in item.builtins or (given is None and name in ("created_date", "updated_date"))
