@@ -140,6 +140,8 @@ def test_a_refused_connection_is_a_503(app: Any, monkeypatch: Any) -> None:
             response = client.get(path, headers=user["headers"])
             assert_error(response, 503, "service_unavailable")
             assert response.headers["retry-after"] == "5"
+        health = client.get("/api/health")  # the write pool still answers; the read pool does not
+        assert health.status_code == 503 and health.json()["database"] == "unavailable"
 
 
 def test_a_busy_pool_answers_503_after_the_pool_timeout(app: Any, monkeypatch: Any) -> None:

@@ -7,7 +7,8 @@ import logging
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 
-from backend import __version__
+from backend import __version__, asyncdb
+from backend.concurrency import in_thread
 from backend.database import get_engine
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import HealthOut
@@ -17,12 +18,19 @@ log = logging.getLogger(__name__)
 
 
 @router.get("/api/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, operation_id="health")
-def health() -> Response:
-    """`200` when the app and its database answer, `503` when the database does not."""
+async def health() -> Response:
+    """`200` when the app and its database answer — through the write pool and, on PostgreSQL, the fast
+    lane's asyncpg pool (they connect separately) — `503` when either does not."""
     try:
-        with get_engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
+        await in_thread(_ping)
+        if asyncdb.available():
+            await asyncdb.run(lambda conn: conn.fetchval("SELECT 1"))
     except Exception as exc:  # any failure to reach the database is "degraded", never a 500
         log.warning("health check: database unavailable: %s", str(exc).splitlines()[0][:200])
         return JSONResponse({"status": "degraded", "database": "unavailable", "version": __version__}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+
+def _ping() -> None:
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
