@@ -52,7 +52,7 @@ class _Read:
     base44: bool
     query: list[tuple[str, str]]
 
-    def prepared(self) -> Prepared | None:
+    def prepared(self) -> Prepared[Response] | None:
         spec = self.spec()
         if self.record_id is None:
             return reads.prepared_list(spec, self.query, base44=self.base44)
@@ -126,7 +126,7 @@ async def _serve(scope: Scope, read: _Read) -> Response:
                     if refused is not None:
                         raise refused
                     assert prepared is not None
-                    return prepared.read(await conn.fetch(prepared.sql, *prepared.args))  # type: ignore[no-any-return]
+                    return prepared.read(await conn.fetch(prepared.sql, *prepared.args))
 
                 return await asyncdb.run(work)
         return await in_thread(lambda: _serve_in_thread(token, read))

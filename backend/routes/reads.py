@@ -62,23 +62,12 @@ def get_response(conn: Connection, spec: EntitySpec, record_id: str) -> Response
 # request needs the general path above. Bad parameters raise here exactly as they do above.
 
 
-def prepared_list(spec: EntitySpec, items: Sequence[tuple[str, str]], *, base44: bool) -> Prepared | None:
+def prepared_list(spec: EntitySpec, items: Sequence[tuple[str, str]], *, base44: bool) -> Prepared[Response] | None:
     params = base44_params(items) if base44 else parse_list_params(items)
     query = prepared.page(spec, params)
-    if query is None:
-        return None
-    to_page = query.read
-    return Prepared(query.sql, query.args, lambda rows: page_response(to_page(rows)))
+    return None if query is None else query.then(page_response)
 
 
-def prepared_get(spec: EntitySpec, record_id: str) -> Prepared | None:
+def prepared_get(spec: EntitySpec, record_id: str) -> Prepared[Response] | None:
     query = prepared.record(spec, record_id)
-    if query is None:
-        return None
-    to_record = query.read
-
-    def respond(rows: list[Any]) -> Response:
-        record, version = to_record(rows)
-        return record_response(record, entities.etag(version))
-
-    return Prepared(query.sql, query.args, respond)
+    return None if query is None else query.then(lambda found: record_response(found[0], entities.etag(found[1])))

@@ -234,9 +234,9 @@ def delete_referencing(session: Session, model: type[Client] | type[Property], i
     exists, so an id that came back (an import keeps ids verbatim) keeps its matches.
     """
     ref = MATCHES.c.client_id if model is Client else MATCHES.c.property_id
+    gone = ~exists().where(model.id == ref)
     removed = 0
     for part in chunks(ids):
-        gone = ~exists().where(model.id == ref)
         result = session.execute(delete(MATCHES).where(ref.in_(part), gone))
         removed += max(result.rowcount, 0)  # type: ignore[attr-defined]
     return removed

@@ -174,6 +174,7 @@ class PageQuery:
     """A list page's statement, and what turning its rows into a `Page` needs."""
 
     stmt: Select[Any]
+    where: ColumnElement[bool]  # the page's filter, for a count of all it matches
     keys: list[SortKey]
     width: int  # the record's columns (or its one JSON column); sort values not among them follow
     key_positions: list[int]  # where each sort key's value is in a row, for the next cursor
@@ -247,7 +248,7 @@ def page_query(
         stmt = select(*columns).select_from(spec.table.join(page, spec.model.id == page.c._id)).order_by(*order)
     else:
         stmt = _paging(select(*columns).where(where).order_by(*order), keys, params, after, inline_paging)
-    return PageQuery(stmt, keys, width, positions, print_, params.limit, params.fields, spec, json_in_db)
+    return PageQuery(stmt, where, keys, width, positions, print_, params.limit, params.fields, spec, json_in_db)
 
 
 def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
@@ -256,8 +257,7 @@ def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, del
     rows = db.execute(query.stmt).all() if params.limit else []
     total = None
     if params.count:
-        where = where_clause(resolver, params, deleted=deleted)
-        total = db.scalar(select(func.count()).select_from(spec.table).where(where))
+        total = db.scalar(select(func.count()).select_from(spec.table).where(query.where))
     return query.page(rows, total)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import bindparam, select
 
@@ -26,14 +26,22 @@ from backend.services.query.listing import Page, PageQuery, page_query
 from backend.services.query.params import ListParams, decode_cursor, fingerprint
 from backend.services.registry import BUILTIN_KINDS, EntitySpec
 
+T = TypeVar("T")
+U = TypeVar("U")
+
 
 @dataclass(frozen=True)
-class Prepared:
+class Prepared(Generic[T]):
     """SQL with `$n` placeholders, its arguments, and how to read the rows it returns."""
 
     sql: str
     args: list[Any]
-    read: Callable[[list[Any]], Any]
+    read: Callable[[list[Any]], T]
+
+    def then(self, turn: Callable[[T], U]) -> Prepared[U]:
+        """The same query, its result turned by `turn` (a Page into a response, say)."""
+        read = self.read
+        return Prepared(self.sql, self.args, lambda rows: turn(read(rows)))
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ def _sortable_column(spec: EntitySpec, name: str) -> bool:
     return name in BUILTIN_KINDS or (declared is not None and declared.kind != "list")
 
 
-def page(spec: EntitySpec, params: ListParams) -> Prepared | None:
+def page(spec: EntitySpec, params: ListParams) -> Prepared[Page] | None:
     """A list page of a modelled entity, or None when the request needs the general path."""
     if spec.document or params.q or params.equals or params.count or not params.limit:
         return None
@@ -91,7 +99,7 @@ def _page_shape(
     return _PageShape(sql, names, query)
 
 
-def record(spec: EntitySpec, record_id: str) -> Prepared | None:
+def record(spec: EntitySpec, record_id: str) -> Prepared[tuple[dict[str, Any], int]] | None:
     """One live record of a modelled entity as (record, version); None for the document store."""
     if spec.document:
         return None
