@@ -1,23 +1,28 @@
-"""Every model, imported in one place so Alembic and the registry see them all."""
+"""Every model, imported in one place so Alembic and the registry see them all.
 
-from backend.models.client import Client
-from backend.models.contact import Contact
+The office's entities are generated from their declarations (backend/entities/*.json, see
+models/entities.py); the names below are the ones the services use directly.
+"""
+
+from typing import Any
+
 from backend.models.document import Document
+from backend.models.entities import DECLARATIONS, ENTITY_MODELS
 from backend.models.file import StoredFile
 from backend.models.import_map import RehostedFile
-from backend.models.marketing_lead import MarketingLead
-from backend.models.marketing_log import MarketingLog
-from backend.models.match import Match
-from backend.models.meeting import Meeting
-from backend.models.project import Project
-from backend.models.property import Property
-from backend.models.service_call import ServiceCall
-from backend.models.supplier import Supplier
-from backend.models.task import Task
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOptOut, WhatsAppPacer
 
+Client: Any = ENTITY_MODELS["Client"]
+Contact: Any = ENTITY_MODELS["Contact"]
+MarketingLead: Any = ENTITY_MODELS["MarketingLead"]
+MarketingLog: Any = ENTITY_MODELS["MarketingLog"]
+Match: Any = ENTITY_MODELS["Match"]
+Property: Any = ENTITY_MODELS["Property"]
+
 __all__ = [
+    "DECLARATIONS",
+    "ENTITY_MODELS",
     "Client",
     "Contact",
     "Document",
@@ -25,16 +30,11 @@ __all__ = [
     "MarketingLead",
     "MarketingLog",
     "Match",
-    "Meeting",
     "PasswordReset",
-    "Project",
     "Property",
     "RehostedFile",
     "RevokedToken",
-    "ServiceCall",
     "StoredFile",
-    "Supplier",
-    "Task",
     "User",
     "WhatsAppBatch",
     "WhatsAppIdempotencyKey",

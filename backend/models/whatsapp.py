@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.database import Base, JsonType
 from backend.models.base import new_id, utcnow
-from backend.models.marketing_log import MarketingLog
+from backend.models.entities import ENTITY_MODELS
 
 
 class WhatsAppBatch(Base):
@@ -74,4 +74,5 @@ class WhatsAppPacer(Base):
 
 # The sender's claim query: due queued messages in order. Declared here (not in the MarketingLog model)
 # because only the sender needs it; it attaches to the marketing_logs table all the same.
-Index("ix_marketing_logs_status_next_attempt", MarketingLog.status, MarketingLog.next_attempt_at)
+_log = ENTITY_MODELS["MarketingLog"]
+Index("ix_marketing_logs_status_next_attempt", _log.status, _log.next_attempt_at)

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.entity_schema import ENTITY_NAME
 from backend.models import Document
 from backend.services.importer.report import MAX_LISTED, Dangling, EntityReport
-from backend.services.registry import ENTITY_NAME, MODELLED, RESERVED, EntitySpec
+from backend.services.registry import MODELLED, RESERVED, EntitySpec
 
 CHUNK = 1000
 # entity → (field, target) → referenced id → [rows carrying it, one of their ids]

@@ -14,8 +14,7 @@ import logging
 from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import DomainError
-from backend.models.client import Client
-from backend.models.property import Property
+from backend.models import Client, Property
 from backend.services.hooks import WriteKind, on_write
 from backend.services.matching import store
 from backend.services.matching.service import generate_matches

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from backend.models.client import Client
-from backend.models.property import Property
+from backend.models import Client, Property
 from backend.services.matching.scoring import (
     AMENITY_POINTS,
     AREA_POINTS,
@@ -180,7 +179,7 @@ def load_properties(session: Session, where: ColumnElement[bool] | None = None) 
     return [fact for fact in facts if not fact.closed]
 
 
-def load_by_ids(session: Session, model: type[Client] | type[Property], ids: Sequence[str]) -> list[Any]:
+def load_by_ids(session: Session, model: Any, ids: Sequence[str]) -> list[Any]:
     loader = load_clients if model is Client else load_properties
     found: list[Any] = []
     for part in chunks(ids):

@@ -17,9 +17,8 @@ from sqlalchemy import Row, false, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound, ValidationFailed, field_error
+from backend.models import Client, Property
 from backend.models.base import utcnow
-from backend.models.client import Client
-from backend.models.property import Property
 from backend.services.matching import store
 from backend.services.matching.scoring import ClientFacts, Scored
 from backend.services.matching.search import (
@@ -104,7 +103,7 @@ def _ids(value: Any, field: str) -> list[str]:
     return sorted(set(value))
 
 
-def _missing(session: Session, model: type[Client] | type[Property], ids: Sequence[str]) -> list[str]:
+def _missing(session: Session, model: Any, ids: Sequence[str]) -> list[str]:
     # Soft-deleted records exist: they are matched like closed ones (their untouched matches go away).
     known: set[str] = set()
     for part in chunks(ids):

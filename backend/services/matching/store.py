@@ -34,13 +34,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.database import JsonType
+from backend.models import Client, Match
 from backend.models.base import new_id
-from backend.models.client import Client
-from backend.models.match import Match
-from backend.models.property import Property
 from backend.services.matching.search import chunks
 
-MATCHES: Table = Match.__table__  # type: ignore[assignment]
+MATCHES: Table = Match.__table__
 RECORD_FIELDS = (
     "id",
     "created_date",
@@ -226,7 +224,7 @@ def delete_untouched(session: Session, ids: Sequence[str]) -> int:
     return removed
 
 
-def delete_referencing(session: Session, model: type[Client] | type[Property], ids: Sequence[str]) -> int:
+def delete_referencing(session: Session, model: Any, ids: Sequence[str]) -> int:
     """Remove every Match, agent-touched or in the trash, that points at one of `ids`, once that record is gone.
 
     Hard delete, like `delete_untouched`: a purge removes its record for good, and a Match kept in the

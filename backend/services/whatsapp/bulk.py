@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from backend.config import get_settings
 from backend.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from backend.jsonutil import dumps, format_datetime
+from backend.models import MarketingLog
 from backend.models.base import new_id, utcnow
-from backend.models.marketing_log import MarketingLog
 from backend.models.whatsapp import WhatsAppBatch
 from backend.schemas.whatsapp import MAX_RECIPIENTS, AudienceIn, SendBulkIn
 from backend.services.auth import AuthUser

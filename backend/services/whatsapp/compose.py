@@ -16,8 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import ValidationFailed, field_error
-from backend.models.contact import Contact
-from backend.models.marketing_lead import MarketingLead
+from backend.models import Contact, MarketingLead
 from backend.schemas.whatsapp import TemplateIn
 from backend.services.whatsapp.phones import normalize, strip_bidi
 from backend.services.whatsapp.providers import Template

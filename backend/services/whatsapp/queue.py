@@ -16,8 +16,8 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from backend.jsonutil import dumps
+from backend.models import MarketingLog
 from backend.models.base import utcnow
-from backend.models.marketing_log import MarketingLog
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey
 from backend.services.whatsapp.pacing import Timing, retry_delay
 from backend.services.whatsapp.providers import Outgoing, SendResult, Template

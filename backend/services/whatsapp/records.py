@@ -11,9 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.jsonutil import format_datetime
+from backend.models import MarketingLead, MarketingLog
 from backend.models.base import utcnow
-from backend.models.marketing_lead import MarketingLead
-from backend.models.marketing_log import MarketingLog
 from backend.models.whatsapp import WhatsAppOptOut
 from backend.services.whatsapp.phones import normalize
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from backend.config import get_settings
 from backend.database import get_engine
 from backend.errors import Conflict, ValidationFailed, field_error
+from backend.models import MarketingLog
 from backend.models.base import new_id, utcnow
-from backend.models.marketing_log import MarketingLog
 from backend.models.whatsapp import WhatsAppIdempotencyKey
 from backend.schemas.whatsapp import SendIn
 from backend.services.auth import AuthUser

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import BadRequest, Forbidden, NotConfigured, Unauthorized
+from backend.models import MarketingLog
 from backend.models.base import utcnow
-from backend.models.marketing_log import MarketingLog
 from backend.services.whatsapp.phones import from_wa_id, strip_bidi
 from backend.services.whatsapp.records import add_opt_out, now_text, touch_lead
 
