@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.database import get_sessionmaker
-from backend.models.contact import Contact
-from backend.models.marketing_log import MarketingLog
+from backend.models import Contact, MarketingLog
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppOptOut
 from tests.conftest import assert_error
 from tests.whatsapp_support import VALID, bulk, by_phone, logs, make_lead

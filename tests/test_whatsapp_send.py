@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.config import get_settings
 from backend.database import get_sessionmaker
-from backend.models.marketing_lead import MarketingLead
+from backend.models import MarketingLead
 from backend.models.whatsapp import WhatsAppOptOut
 from backend.services.whatsapp.providers import ConsoleProvider, get_provider
 from backend.services.whatsapp.records import today_text

@@ -11,9 +11,8 @@ from sqlalchemy import select
 
 from backend.config import get_settings
 from backend.database import get_sessionmaker
+from backend.models import MarketingLead, MarketingLog
 from backend.models.base import utcnow
-from backend.models.marketing_lead import MarketingLead
-from backend.models.marketing_log import MarketingLog
 from backend.services.whatsapp import queue
 from backend.services.whatsapp.pacing import Timing
 from backend.services.whatsapp.records import today_text

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from backend.database import get_sessionmaker
+from backend.models import MarketingLog
 from backend.models.base import new_id, utcnow
-from backend.models.marketing_log import MarketingLog
 from backend.models.whatsapp import WhatsAppOptOut
 from tests.conftest import assert_error
 from tests.whatsapp_support import VALID, bulk, fake_fixture, logs, make_lead, meta_fixture  # noqa: F401

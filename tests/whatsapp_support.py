@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 
 from backend.config import get_settings
 from backend.database import get_sessionmaker
+from backend.models import MarketingLead, MarketingLog
 from backend.models.base import new_id, utcnow
-from backend.models.marketing_lead import MarketingLead
-from backend.models.marketing_log import MarketingLog
 from backend.services.whatsapp.pacing import Timing
 from backend.services.whatsapp.sender import Sender
 from tests.fake_whatsapp import FakeWhatsApp

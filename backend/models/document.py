@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Index, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.database import Base
@@ -15,6 +15,6 @@ class Document(BuiltinFields, Base):
     """
 
     __tablename__ = "documents"
-    extra_table_args = (Index("ix_documents_entity_created", "entity_name", "created_date", "id"),)
+    list_order = ("entity_name", "created_date", "id")  # every read is scoped to one entity
 
     entity_name: Mapped[str] = mapped_column(String(64), nullable=False)
