@@ -69,8 +69,11 @@ def _reset_schema() -> None:
 
 
 def _truncate() -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables]
+    # The registry's generation counter is a row the migrations create; it survives, moved on, so every
+    # process (and this one) reloads the stored schemas that were just emptied.
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "registry_generation"]
     with get_engine().begin() as conn:
+        conn.execute(text("UPDATE registry_generation SET generation = generation + 1"))
         if IS_POSTGRES:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:

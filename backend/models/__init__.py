@@ -10,6 +10,7 @@ from backend.models.document import Document
 from backend.models.entities import DECLARATIONS, ENTITY_MODELS
 from backend.models.file import StoredFile
 from backend.models.import_map import RehostedFile
+from backend.models.schema_store import RegistryGeneration, StoredSchema
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOptOut, WhatsAppPacer
 
@@ -32,9 +33,11 @@ __all__ = [
     "Match",
     "PasswordReset",
     "Property",
+    "RegistryGeneration",
     "RehostedFile",
     "RevokedToken",
     "StoredFile",
+    "StoredSchema",
     "User",
     "WhatsAppBatch",
     "WhatsAppIdempotencyKey",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from backend.deps import get_current_user
-from backend.routes import admin, auth, automation, base44, files, health, users, whatsapp
+from backend.routes import admin, auth, automation, base44, files, health, schemas, users, whatsapp
 from backend.routes.entities import build_entity_routers
 
 
@@ -29,6 +29,7 @@ def build_router() -> APIRouter:
     protected.include_router(automation.router)
     protected.include_router(whatsapp.router)
     protected.include_router(admin.router)
+    protected.include_router(schemas.router)
     for router in base44.protected:
         protected.include_router(router)
 

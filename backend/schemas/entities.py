@@ -15,6 +15,8 @@ _KIND_SCHEMA: dict[str, dict[str, Any]] = {
     "float": {"type": "number"},
     "bool": {"type": "boolean"},
     "list": {"type": "array", "items": {"type": "string"}},
+    "array": {"type": "array"},
+    "object": {"type": "object"},
 }
 _BUILTINS: dict[str, dict[str, Any]] = {
     "id": {"type": "string"},

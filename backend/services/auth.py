@@ -18,8 +18,9 @@ from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import BadRequest, Forbidden, RateLimited, Unauthorized
 from backend.models.base import utcnow
+from backend.models.schema_store import RegistryGeneration
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
-from backend.services import mail
+from backend.services import mail, registry
 from backend.services.security import (
     TokenClaims,
     create_access_token,
@@ -50,6 +51,7 @@ class AuthUser:
 
 
 # Built once: this runs on every request, and a prebuilt statement skips SQLAlchemy's construction work.
+# It also reads the registry's generation, so a schema or rule stored by any process is seen at once.
 _AUTH_QUERY = select(
     User.id,
     User.email,
@@ -57,29 +59,38 @@ _AUTH_QUERY = select(
     User.disabled,
     User.token_version,
     exists().where(RevokedToken.jti == bindparam("jti")),
+    select(RegistryGeneration.generation).where(RegistryGeneration.id == 1).scalar_subquery(),
 ).where(User.id == bindparam("sub"))
 
 
 _AUTH_SQL, _AUTH_NAMES = compile_sql(_AUTH_QUERY)
+_SCHEMAS_SQL = compile_sql(registry.load_query())[0]
 
 
 def authenticate(session: Session | Connection, token: str) -> AuthUser:
     """One query: the user must exist, be enabled, hold this token version, and the token not be revoked."""
     claims = decode_access_token(token)
-    return _check_session(session.execute(_AUTH_QUERY, {"jti": claims.jti, "sub": claims.sub}).first(), claims)
+    user, current = _check_session(session.execute(_AUTH_QUERY, {"jti": claims.jti, "sub": claims.sub}).first(), claims)
+    registry.sync(current, lambda: [(row[0], row[1]) for row in session.execute(registry.load_query())])
+    return user
 
 
 async def authenticate_async(conn: asyncpg.Connection, claims: TokenClaims) -> AuthUser:
     """The same check over asyncpg, for the fast lane; `claims` come from `decode_access_token`."""
     values = {"jti": claims.jti, "sub": claims.sub}
-    return _check_session(await conn.fetchrow(_AUTH_SQL, *(values[name] for name in _AUTH_NAMES)), claims)
+    user, current = _check_session(await conn.fetchrow(_AUTH_SQL, *(values[name] for name in _AUTH_NAMES)), claims)
+    if current != registry.generation():
+        stored = [(r[0], r[1]) for r in await conn.fetch(_SCHEMAS_SQL)]
+        registry.sync(current, lambda: stored)
+    return user
 
 
-def _check_session(row: Any, claims: TokenClaims) -> AuthUser:
-    """`row` is the auth query's (id, email, role, disabled, token_version, revoked) or None."""
+def _check_session(row: Any, claims: TokenClaims) -> tuple[AuthUser, int]:
+    """`row` is the auth query's (id, email, role, disabled, token_version, revoked, generation) or None;
+    answers the user and the registry generation the database holds."""
     if row is None or row[3] or row[4] != claims.ver or row[5]:
         raise Unauthorized("This session is no longer valid; sign in again")
-    return AuthUser(id=row[0], email=row[1], role=row[2], claims=claims)
+    return AuthUser(id=row[0], email=row[1], role=row[2], claims=claims), row[6] or 0
 
 
 def _check_throttle(session: Session, email: str, ip: str) -> None:

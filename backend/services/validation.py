@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from backend.entity_schema import NO_DEFAULT
 from backend.errors import ValidationFailed, field_error
 from backend.jsonutil import dumps
 from backend.services.registry import BUILTIN_KINDS, FIELD_NAME, INTERNAL, EntitySpec
@@ -58,6 +59,16 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
         if any("\x00" in v for v in value):
             return None, "may not contain the NUL character (U+0000)"
         return value, None
+    if kind in ("array", "object"):
+        expected = list if kind == "array" else dict
+        if not isinstance(value, expected):
+            return None, "expected a list" if kind == "array" else "expected an object"
+        encoded = dumps(value)
+        if len(encoded) > MAX_EXTRA_BYTES:
+            return None, f"larger than {MAX_EXTRA_BYTES} bytes"
+        if b"\\u0000" in encoded:
+            return None, "may not contain the NUL character (U+0000)"
+        return value, None
     return None, f"unknown kind {kind}"
 
 
@@ -87,6 +98,16 @@ def encode_extra(values: dict[str, Any]) -> bytes:
         raise problem from None
 
 
+def _with_defaults(spec: EntitySpec, data: dict[str, Any]) -> dict[str, Any]:
+    """A create's input plus the schema's `default` of every field it leaves out (Base44 applies them too)."""
+    defaults = {
+        name: declared.default
+        for name, declared in (*spec.fields.items(), *spec.extra_fields.items())
+        if declared.default is not NO_DEFAULT and name not in data
+    }
+    return {**data, **defaults} if defaults else data
+
+
 def validate_record(
     spec: EntitySpec, data: Any, *, partial: bool, loc: str = "body"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -103,30 +124,37 @@ def validate_record(
     columns: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
+    if not partial:
+        data = _with_defaults(spec, data)
     for key, value in data.items():
         if key in IGNORED:
             continue
-        declared = spec.fields.get(key)
+        declared = spec.field(key)
         if declared is not None:
+            if declared.read_only:
+                continue  # the server's own field: ignored like a built-in (Base44 forms send records back)
             stored, problem = _check(declared.kind, value)
+            if problem is None and declared.enum is not None and stored is not None and stored not in declared.enum:
+                problem = "not one of the allowed values: " + ", ".join(str(v) for v in declared.enum[:20])
             if problem:
                 errors.append(field_error(key, problem, value, kind=f"{declared.kind}_type"))
             else:
-                columns[key] = stored
+                (columns if key in spec.fields else extra)[key] = stored
         elif not FIELD_NAME.match(key) or "." in key:
             errors.append(field_error(str(key)[:64], "not a valid field name (letters, digits and _)", None))
         elif isinstance(value, str) and len(value) > MAX_TEXT:
             errors.append(field_error(key, f"at most {MAX_TEXT} characters", None))
         else:
             extra[key] = value
-    if not partial:
-        for name, declared in spec.fields.items():
-            if declared.required and not columns.get(name):
-                errors.append(field_error(name, "required", columns.get(name), kind="missing"))
-    else:
-        for name, declared in spec.fields.items():
-            if declared.required and name in columns and not columns[name]:
-                errors.append(field_error(name, "required: may not be empty", columns[name], kind="missing"))
+    for name, declared in (*spec.fields.items(), *spec.extra_fields.items()):
+        if not declared.required or declared.read_only:
+            continue
+        accepted = columns if name in spec.fields else extra
+        value = accepted.get(name)
+        if not partial and value in (None, ""):
+            errors.append(field_error(name, "required", value, kind="missing"))
+        elif partial and name in accepted and value in (None, ""):
+            errors.append(field_error(name, "required: may not be empty", value, kind="missing"))
     if extra:
         encoded = encode_extra(extra)
         if len(encoded) > MAX_EXTRA_BYTES:

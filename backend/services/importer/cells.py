@@ -77,13 +77,15 @@ def text_to_kind(kind: str, text: str) -> Any:
         if not math.isfinite(result):
             raise CellError("number out of range")
         return result
-    if kind == "list":
+    if kind in ("list", "array", "object"):
+        shape, example = (dict, '{"a": 1}') if kind == "object" else (list, '["a", "b"]')
+        what = f"expected a JSON {'object' if kind == 'object' else 'list'} such as {example}"
         try:
             parsed = json_loads(value)
         except (ValueError, RecursionError):
-            raise CellError('expected a JSON list such as ["a", "b"]') from None
-        if not isinstance(parsed, list):
-            raise CellError('expected a JSON list such as ["a", "b"]')
+            raise CellError(what) from None
+        if not isinstance(parsed, shape):
+            raise CellError(what)
         return parsed
     raise CellError(f"unknown kind {kind}")
 

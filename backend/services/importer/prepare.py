@@ -29,7 +29,7 @@ from backend.services.importer.sources import Row
 from backend.services.registry import BUILTIN_KINDS, INTERNAL, EntitySpec
 from backend.services.validation import validate_record
 
-TYPED_FROM_TEXT = {"int", "float", "bool", "list"}
+TYPED_FROM_TEXT = {"int", "float", "bool", "list", "array", "object"}
 BUILTIN_LIMITS = {"created_by": 320, "created_by_id": 64}
 DELETED = "deleted_date"
 
@@ -131,7 +131,7 @@ def prepare(
     for key, raw in values.items():
         if key in BUILTIN_KINDS or key == DELETED:
             continue
-        declared = spec.fields.get(key)
+        declared = spec.field(key)
         value = raw
         try:
             if row.csv and declared is None:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import type_coerce
 
 from backend.database import dialect_name
+from backend.entity_schema import JSON_KINDS
 from backend.errors import BadRequest
-from backend.services.query.targets import ColumnTarget, Target, json_target
+from backend.services.query.targets import ColumnTarget, Target, TypedJson, json_target
 from backend.services.registry import BUILTIN_KINDS, FIELD_NAME, INTERNAL, EntitySpec
 
 BUILTIN_ORDER = ("created_date", "updated_date", "created_by", "created_by_id", "is_sample")
@@ -48,12 +49,14 @@ class FieldResolver:
         declared = self.spec.fields.get(name)
         if declared is not None:
             column = getattr(model, name)
-            if declared.kind == "list":
+            if declared.kind in JSON_KINDS:
                 return json_target(self.dialect, name, column, ())
             return ColumnTarget(name, column, declared.kind)
-        if self.strict and not self._extra_exists(name):
+        typed = self.spec.extra_fields.get(name)
+        if typed is None and self.strict and not self._extra_exists(name):
             raise BadRequest(f"{self.spec.name} has no field {name!r}")
-        return json_target(self.dialect, name, model.extra, tuple(name.split(".")))
+        target = json_target(self.dialect, name, model.extra, tuple(name.split(".")))
+        return target if typed is None or typed.kind in JSON_KINDS else TypedJson(target, typed.kind)
 
     def _extra_exists(self, name: str) -> bool:
         if name not in self._known_extra:

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import bindparam, select
 
 from backend.asyncdb import compile_sql
+from backend.entity_schema import JSON_KINDS
 from backend.errors import BadRequest, NotFound
 from backend.services.entities import check_id, record_from_row
 from backend.services.query.fields import FieldResolver, record_columns
@@ -53,7 +54,7 @@ class _PageShape:
 
 def _sortable_column(spec: EntitySpec, name: str) -> bool:
     declared = spec.fields.get(name)
-    return name in BUILTIN_KINDS or (declared is not None and declared.kind != "list")
+    return name in BUILTIN_KINDS or (declared is not None and declared.kind not in JSON_KINDS)
 
 
 def page(spec: EntitySpec, params: ListParams) -> Prepared[Page] | None:

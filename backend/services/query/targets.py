@@ -54,6 +54,35 @@ def parse_timestamp(name: str, value: Any) -> dt.datetime:
     raise BadRequest(f"{name}: expected an ISO-8601 date or time, got {str(value)[:60]!r}")
 
 
+def coerce_value(name: str, kind: str, value: Any) -> Any:
+    """A query value as the Python value of a field of `kind` (`"3"` for a number, `"true"` for a yes/no);
+    refused with a 400 when it cannot be one."""
+    if value is None:
+        return None
+    if kind == "timestamp":
+        return parse_timestamp(name, value)
+    if kind in ("int", "float"):
+        if is_number(value):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value) if value.strip().lstrip("-").isdigit() else float(value)
+            except ValueError:
+                pass
+        raise BadRequest(f"{name}: expected a number, got {str(value)[:60]!r}")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise BadRequest(f"{name}: expected true or false, got {str(value)[:60]!r}")
+    if isinstance(value, str):
+        return value
+    if is_number(value):
+        return str(value)
+    raise BadRequest(f"{name}: expected text, got {type(value).__name__}")
+
+
 class Target:
     """The operations a field supports. Subclasses implement them for one storage shape."""
 
@@ -100,31 +129,7 @@ class ColumnTarget(Target):
         self.kind = kind
 
     def coerce(self, value: Any) -> Any:
-        kind, name = self.kind, self.name
-        if value is None:
-            return None
-        if kind == "timestamp":
-            return parse_timestamp(name, value)
-        if kind in ("int", "float"):
-            if is_number(value):
-                return value
-            if isinstance(value, str):
-                try:
-                    return int(value) if value.strip().lstrip("-").isdigit() else float(value)
-                except ValueError:
-                    pass
-            raise BadRequest(f"{name}: expected a number, got {str(value)[:60]!r}")
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return value.lower() == "true"
-            raise BadRequest(f"{name}: expected true or false, got {str(value)[:60]!r}")
-        if isinstance(value, str):
-            return value
-        if is_number(value):
-            return str(value)
-        raise BadRequest(f"{name}: expected text, got {type(value).__name__}")
+        return coerce_value(self.name, self.kind, value)
 
     def eq(self, value: Any) -> Cond:
         if isinstance(value, dict | list):
@@ -325,3 +330,36 @@ def json_subfield(element: Target, key: str) -> Target:
     if isinstance(element, SqliteJson):
         return element.sub(key)
     raise element._unsupported("$elemMatch with fields")
+
+
+class TypedJson(Target):
+    """A field a schema types but `extra` stores (a document entity's): query values are converted to the
+    field's kind first, so `{"days": {"$gte": "3"}}` and `?is_active=true` compare as number and boolean."""
+
+    def __init__(self, inner: Target, kind: str) -> None:
+        super().__init__(inner.name)
+        self.inner = inner
+        self.kind = kind
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            return value
+        return coerce_value(self.name, self.kind, value)
+
+    def eq(self, value: Any) -> Cond:
+        return self.inner.eq(self._value(value))
+
+    def cmp(self, op: str, value: Any) -> Cond:
+        return self.inner.cmp(op, self._value(value))
+
+    def in_(self, values: list[Any]) -> Cond:
+        return self.inner.in_([self._value(v) for v in values])
+
+    def exists(self) -> Cond:
+        return self.inner.exists()
+
+    def regex(self, pattern: str, flags: str | None) -> Cond:
+        return self.inner.regex(pattern, flags)
+
+    def sort_expr(self) -> ColumnElement[Any]:
+        return self.inner.sort_expr()
