@@ -1,8 +1,13 @@
 """Import a Base44 app's data with nothing lost (API.md §8). Try `--dry-run` first; README: "Moving from Base44".
 
     python scripts/import_base44.py ./export                  # a folder of <Entity>_export.csv / <Entity>.json
-    python scripts/import_base44.py --from-api https://base44.app --app-id ID --api-key KEY
-    options: --dry-run  --entities Contact,Property  --users users.json  --rehost-files  --force  --report FILE
+    python scripts/import_base44.py --from-api https://base44.app --app-id ID --api-key KEY --frontend ./app
+    options: --dry-run  --entities Contact,Property  --frontend APP_FOLDER  --schemas FOLDER  --users users.json
+             --rehost-files  --force  --report FILE
+
+Which entities: the folder's files, its schema files (entities/<Name>.json[c]), the names the exported app's
+src/api/entities.js uses (--frontend) and --entities; never a built-in list. Every entity asked for but not
+found, and every file not understood, is named at the end.
 
 Ids, dates and creators are kept; running it again changes nothing. Exit code 0 when everything was
 imported, 1 when anything needs a look (a rejected row, a refused file, a file that could not be re-hosted),
@@ -13,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,81 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backend.database import get_engine, get_sessionmaker
 from backend.services.importer import console, rehost
-from backend.services.importer.remote import ApiClient, EntityMissing
+from backend.services.importer.plan import Plan, PlanError, api_plan, folder_plan
+from backend.services.importer.remote import ApiClient
+from backend.services.importer.report import EntityReport
 from backend.services.importer.run import ImportRun
-from backend.services.importer.sources import CsvSource, JsonSource, Row
 from backend.services.importer.users import import_users, read_users
 from backend.services.importer.writer import ImportOptions
-from backend.services.registry import MODELLED
-
-# The exported CRM uses 24 entities; these are the 13 ENTITIES.md does not model (they go to the document store).
-UNMODELLED = [
-    *("PropertyBrokerage", "BuyersBrokerage", "MatchesBrokerage", "Tenant", "DoNotCallList", "Lead", "Deal"),
-    *("Commission", "Document", "CalendarEvent", "Expense", "Invoice", "Notification"),
-]
-FILE_NAME = re.compile(r"^(?P<entity>[A-Za-z][A-Za-z0-9]*?)(?P<export>_export)?(\s*\(\d+\))?\.(?P<ext>csv|json)$", re.I)
-Source = tuple[str, str, Callable[[], Iterator[Row]], Callable[[], float | None]]  # entity, label, rows, fraction
-
-
-def _order(name: str) -> tuple[int, int, str]:
-    names = list(MODELLED)
-    return (0, names.index(name), "") if name in MODELLED else (1, 0, name)
-
-
-def folder_sources(folder: Path, only: set[str] | None, notes: list[str]) -> list[Source]:
-    found: dict[str, Path] = {}
-    canonical = {name.lower(): name for name in [*MODELLED, *UNMODELLED]}
-    for path in sorted(folder.iterdir()):
-        match = FILE_NAME.match(path.name) if path.is_file() else None
-        if match is None:
-            if path.is_file() and path.name != "users.json":
-                notes.append(f"{path.name}: skipped (not <Entity>_export.csv or <Entity>.json)")
-            continue
-        entity = canonical.get(match["entity"].lower(), match["entity"])
-        if entity == "User":
-            notes.append(f"{path.name}: skipped — users are imported with --users users.json")
-            continue
-        if only is not None and entity not in only:
-            continue
-        previous = found.get(entity)
-        if previous is not None:
-            keep, drop = sorted([previous, path], key=lambda p: (p.suffix.lower() != ".json", p.name))
-            notes.append(f"{drop.name}: skipped — {keep.name} holds {entity} too (JSON is preferred: it is lossless)")
-            path = keep
-        found[entity] = path
-    return [_file_source(entity, found[entity]) for entity in sorted(found, key=_order)]
-
-
-def _file_source(entity: str, path: Path) -> Source:
-    state: dict[str, Any] = {}
-
-    def rows() -> Iterator[Row]:
-        if path.suffix.lower() == ".json":
-            source = JsonSource(path.read_bytes())
-            state["total"] = len(source.records)
-            yield from source.rows()
-            return
-        with path.open("rb") as handle:
-            state["csv"] = CsvSource(handle, path.stat().st_size)
-            yield from state["csv"].rows()
-
-    def fraction() -> float | None:
-        return state["csv"].done if "csv" in state else None
-
-    return entity, path.name, rows, fraction
-
-
-def api_sources(client: ApiClient, entities: list[str], notes: list[str]) -> list[Source]:
-    def make(entity: str) -> Source:
-        def rows() -> Iterator[Row]:
-            try:
-                yield from client.rows(entity)
-            except EntityMissing:
-                notes.append(f"{entity}: the server has no such entity; skipped")
-
-        return entity, "API", rows, lambda: None
-
-    return [make(e) for e in entities]
+from backend.services.schemas import load_into_registry
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -110,7 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--from-api", metavar="URL", help="read from the Base44 API at URL (e.g. https://base44.app)")
     parser.add_argument("--app-id", help="the Base44 app id (with --from-api)")
     parser.add_argument("--api-key", help="the Base44 API key (with --from-api)")
-    parser.add_argument("--entities", help="comma list of entity names (default: all found / all 24 known)")
+    parser.add_argument("--entities", help="comma list of entity names (default: every entity the sources name)")
+    parser.add_argument(
+        "--frontend", type=Path, metavar="APP", help="the exported app: import what its entities.js uses"
+    )
+    parser.add_argument("--schemas", type=Path, metavar="FOLDER", help="entity schema files (default: SOURCE/entities)")
     parser.add_argument("--dry-run", action="store_true", help="read and check everything, write nothing")
     parser.add_argument("--users", type=Path, metavar="users.json", help="create these users, print reset links")
     parser.add_argument("--rehost-files", action="store_true", help="copy linked files off Base44 into our storage")
@@ -170,17 +110,41 @@ def run_rehost(dry_run: bool, bar: console.ProgressBar) -> tuple[dict[str, Any],
     return vars(result), result.ok
 
 
-def import_sources(sources: list[Source], options: ImportOptions, bar: console.ProgressBar) -> ImportRun:
-    run = ImportRun(get_sessionmaker(), options)
-    for entity, label, rows, fraction in sources:
-        bar.start(entity)
+def import_sources(plan: Plan, options: ImportOptions, bar: console.ProgressBar) -> ImportRun:
+    run = ImportRun(get_sessionmaker(), options, {name: decl for name, (decl, _) in plan.schemas.items()})
+    run.store_schemas({name: source for name, (_, source) in plan.schemas.items()})
+    for source in plan.sources:
+        bar.start(source.entity)
 
-        def progress(done: int, fraction: Callable[[], float | None] = fraction) -> None:
+        def progress(done: int, fraction: Callable[[], float | None] = source.fraction) -> None:
             bar.update(done, fraction())
 
-        report = run.add(entity, label, rows, progress)
+        report = run.add(source.entity, source.label, source.rows, progress)
         bar.finish(f"{report.read:,} read" + (" — NOT IMPORTED" if report.error else ""))
     return run
+
+
+def make_plan(args: argparse.Namespace) -> tuple[Plan, ApiClient | None]:
+    only = [e.strip() for e in args.entities.split(",") if e.strip()] if args.entities else None
+    if args.source is not None:
+        return folder_plan(args.source, args.frontend, only, schema_dir=args.schemas), None
+    if args.from_api:
+        client = ApiClient(args.from_api, args.app_id, args.api_key)
+        return api_plan(client, args.schemas, args.frontend, only), client
+    return Plan(), None
+
+
+def summary(reports: list[EntityReport], plan: Plan, dry_run: bool) -> str:
+    """The last line: never "everything" when something was not imported."""
+    done = sum(1 for r in reports if r.error is None)
+    missing = len(plan.not_found)
+    problems = sum(1 for r in reports if not r.ok)
+    if dry_run:
+        return f"Dry run: nothing was written. {done} entities checked, {missing} not found, {problems} with problems."
+    text = f"{done} entities imported, {missing} not found"
+    if problems:
+        text += f", {problems} with rejected rows or refused files"
+    return text + ("." if not missing and not problems else " — see above; exit code 1.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,41 +153,44 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    only = {e.strip() for e in args.entities.split(",") if e.strip()} if args.entities else None
-    notes: list[str] = []
+    try:
+        plan, client = make_plan(args)
+    except PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     full: dict[str, Any] = {"dry_run": args.dry_run}
     ok = True
     if args.users:
         full["users"], ok = run_users(args.users, args.dry_run)
-    client: ApiClient | None = None
-    if args.source is not None:
-        sources = folder_sources(args.source, only, notes)
-    elif args.from_api:
-        client = ApiClient(args.from_api, args.app_id, args.api_key)
-        sources = api_sources(client, sorted(only, key=_order) if only else [*MODELLED, *UNMODELLED], notes)
-    else:
-        sources = []
     with get_sessionmaker()() as session:
+        load_into_registry(session)
         options = ImportOptions(dry_run=args.dry_run, force=args.force, rewrite=rehost.rewriter(session))
     bar = console.ProgressBar()
-    run = import_sources(sources, options, bar)
+    run = import_sources(plan, options, bar)
     if client is not None:
         client.close()
-    reports = [r for r in run.finish() if not (r.source == "API" and r.read == 0 and r.error is None)]
-    if sources:
+    reports = [r for r in run.finish() if r.entity not in plan.not_found]
+    if plan.schemas:
+        verb = "checked (dry run)" if args.dry_run else "stored"
+        print(f"\nSchema files {verb}: " + ", ".join(f"{n} ({src})" for n, (_, src) in sorted(plan.schemas.items())))
+    if reports:
         print(("\nDRY RUN — nothing was written.\n" if args.dry_run else "\n") + console.table(reports))
         print(console.details(reports, args.show))
-    for note in notes:
+    for entity, why in plan.not_found.items():
+        print(f"NOT FOUND {entity}: {why}")
+    for note in plan.notes:
         print(f"note: {note}")
-    ok = ok and all(r.ok for r in reports)
+    ok = ok and all(r.ok for r in reports) and not plan.not_found
     if args.rehost_files:
         full["files"], files_ok = run_rehost(args.dry_run, bar)
         ok = ok and files_ok
-    full["entities"], full["notes"] = [r.as_dict() for r in reports], notes
+    full["entities"], full["notes"] = [r.as_dict() for r in reports], plan.notes
+    full["not_found"], full["schemas"] = plan.not_found, {n: src for n, (_, src) in plan.schemas.items()}
     if args.report:
         args.report.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         print(f"\nFull report: {args.report}")
-    print("\nEverything was imported." if ok else "\nSome things need a look (see above); exit code 1.")
+    if plan.sources or plan.not_found or args.source is not None or args.from_api:
+        print("\n" + summary(reports, plan, args.dry_run))
     return 0 if ok else 1
 
 

@@ -32,10 +32,10 @@ SCRIPT = load_script()
 
 
 def run_script(*args: str, capsys: Any = None) -> tuple[int, str]:
-    """The script's main() in this process (same database); returns (exit code, stdout)."""
+    """The script's main() in this process (same database); returns (exit code, stderr + stdout)."""
     code = SCRIPT.main(list(args))
-    out = capsys.readouterr().out if capsys is not None else ""
-    return code, out
+    captured = capsys.readouterr() if capsys is not None else None
+    return code, (captured.err + captured.out) if captured is not None else ""
 
 
 def stored(entity: str, *, deleted: bool = True) -> dict[str, dict[str, Any]]:

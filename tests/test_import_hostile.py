@@ -248,7 +248,7 @@ def test_the_folder_is_read_with_care(tmp_path: Path, capsys: Any) -> None:
     assert stored("Lead")["l1"]["record"]["name"] == "from json"
     assert "Lead_export.csv: skipped — Lead.json holds Lead too" in out
     assert "User_export.csv: skipped — users are imported with --users" in out
-    assert "notes.txt: skipped" in out
+    assert "notes.txt: not understood — skipped" in out
 
 
 def test_the_command_line_never_shows_a_traceback(tmp_path: Path) -> None:
