@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, literal_column, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -59,7 +59,7 @@ _AUTH_QUERY = select(
     User.disabled,
     User.token_version,
     exists().where(RevokedToken.jti == bindparam("jti")),
-    select(RegistryGeneration.generation).where(RegistryGeneration.id == 1).scalar_subquery(),
+    select(RegistryGeneration.generation).where(RegistryGeneration.id == literal_column("1")).scalar_subquery(),
 ).where(User.id == bindparam("sub"))
 
 
