@@ -23,7 +23,7 @@ def _count(model: Any, **where: Any) -> int:
         return int(session.scalar(query) or 0)
 
 
-@pytest.mark.parametrize("entity", ["Contact", "PropertyBrokerage"])
+@pytest.mark.parametrize("entity", ["Contact", "Commission"])
 def test_entity_verbs_on_modelled_and_document_store(client: Any, admin: dict[str, Any], entity: str) -> None:
     h = admin["headers"]
     base = f"{APP}/entities/{entity}"
@@ -85,12 +85,12 @@ def test_entity_verbs_on_modelled_and_document_store(client: Any, admin: dict[st
 
 def test_document_store_is_scoped_by_entity_name(client: Any, admin: dict[str, Any]) -> None:
     h = admin["headers"]
-    client.post(f"{APP}/entities/Tenant", headers=h, json={"name": "A"})
-    client.post(f"{APP}/entities/DoNotCallList", headers=h, json={"name": "B"})
-    assert [r["name"] for r in client.get(f"{APP}/entities/Tenant", headers=h).json()] == ["A"]
-    assert _count(Document, entity_name="Tenant") == 1 and _count(Document, entity_name="DoNotCallList") == 1
-    tenant_id = client.get(f"{APP}/entities/Tenant", headers=h).json()[0]["id"]
-    assert_error(client.get(f"{APP}/entities/DoNotCallList/{tenant_id}", headers=h), 404, "not_found")
+    client.post(f"{APP}/entities/Invoice", headers=h, json={"name": "A"})
+    client.post(f"{APP}/entities/Expense", headers=h, json={"name": "B"})
+    assert [r["name"] for r in client.get(f"{APP}/entities/Invoice", headers=h).json()] == ["A"]
+    assert _count(Document, entity_name="Invoice") == 1 and _count(Document, entity_name="Expense") == 1
+    invoice_id = client.get(f"{APP}/entities/Invoice", headers=h).json()[0]["id"]
+    assert_error(client.get(f"{APP}/entities/Expense/{invoice_id}", headers=h), 404, "not_found")
 
 
 def test_update_many_bad_operator_and_non_admin_delete_many(

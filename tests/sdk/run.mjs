@@ -595,7 +595,7 @@ async function main() {
   });
 
   // --- An entity we do not model: the schemaless store --------------------------------------------------
-  const brokerage = await step("PropertyBrokerage.create (unmodelled entity)", async () => {
+  const brokerage = await step("Commission.create (unmodelled entity)", async () => {
     const input = {
       property_id: properties[0].id,
       client_id: clients[0].id,
@@ -606,36 +606,36 @@ async function main() {
       parties: [{ name: "ישראל", role: "מוכר" }],
       tag: TAG,
     };
-    const record = await entities.PropertyBrokerage.create(input);
+    const record = await entities.Commission.create(input);
     assertRecord(record, input);
     return record;
   });
-  await step("PropertyBrokerage.list / filter", async () => {
-    const second = await entities.PropertyBrokerage.create({
+  await step("Commission.list / filter", async () => {
+    const second = await entities.Commission.create({
       property_id: properties[1].id,
       commission_percent: 1.5,
       signed: false,
       tag: TAG,
     });
-    const list = assertArray(await entities.PropertyBrokerage.list("-created_date"), "list");
+    const list = assertArray(await entities.Commission.list("-created_date"), "list");
     assert.deepEqual(oursInOrder(list, [brokerage, second]), [second.id, brokerage.id]);
-    const signed = await entities.PropertyBrokerage.filter({ tag: TAG, signed: true });
+    const signed = await entities.Commission.filter({ tag: TAG, signed: true });
     assert.deepEqual(ids(signed), [brokerage.id]);
-    const cheap = await entities.PropertyBrokerage.filter({ tag: TAG, commission_percent: { $lt: 2 } });
+    const cheap = await entities.Commission.filter({ tag: TAG, commission_percent: { $lt: 2 } });
     assert.deepEqual(ids(cheap), [second.id]);
-    await entities.PropertyBrokerage.delete(second.id);
+    await entities.Commission.delete(second.id);
   });
-  await step("PropertyBrokerage.update (merge) / get", async () => {
-    const updated = await entities.PropertyBrokerage.update(brokerage.id, { ...brokerage, commission_percent: 2.5 });
+  await step("Commission.update (merge) / get", async () => {
+    const updated = await entities.Commission.update(brokerage.id, { ...brokerage, commission_percent: 2.5 });
     assertRecord(updated, { ...brokerage, commission_percent: 2.5, updated_date: updated.updated_date });
-    const partial = await entities.PropertyBrokerage.update(brokerage.id, { notes: "עודכן" });
+    const partial = await entities.Commission.update(brokerage.id, { notes: "עודכן" });
     assertRecord(partial, { ...updated, notes: "עודכן", updated_date: partial.updated_date });
-    assert.deepEqual(await entities.PropertyBrokerage.get(brokerage.id), partial);
+    assert.deepEqual(await entities.Commission.get(brokerage.id), partial);
   });
-  await step("PropertyBrokerage.delete → get answers 404", async () => {
-    assert.equal((await entities.PropertyBrokerage.delete(brokerage.id))?.success, true);
-    await expectError(entities.PropertyBrokerage.get(brokerage.id), 404, "not_found");
-    assert.deepEqual(await entities.PropertyBrokerage.filter({ tag: TAG }), []);
+  await step("Commission.delete → get answers 404", async () => {
+    assert.equal((await entities.Commission.delete(brokerage.id))?.success, true);
+    await expectError(entities.Commission.get(brokerage.id), 404, "not_found");
+    assert.deepEqual(await entities.Commission.filter({ tag: TAG }), []);
   });
 
   // --- Files ---------------------------------------------------------------------------------------------
