@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -25,10 +24,11 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_seed import copy_rows  # this script's own folder is on sys.path
+
 SECRET = "bench-secret-key-bench-secret-key-bench-secret-key"
-CITIES = ["תל אביב", "רמת גן", "גבעתיים", "חולון", "הרצליה", "פתח תקווה", "ירושלים", "חיפה", "נתניה", "ראשון לציון"]
-FIRST = ["דנה", "יוסי", "מיכל", "אבי", "נועה", "רון", "שירה", "עומר", "תמר", "איתי", "Dana", "Yossi"]
-LAST = ["כהן", "לוי", "מזרחי", "פרץ", "ביטון", "אברהם", "פרידמן", "שפירא", "Cohen", "Levi"]
+APP_ID = "bench0app"
 
 
 def free_port() -> int:
@@ -37,47 +37,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare_database(url: str, rows: int) -> None:
+def _connect(url: str, database: str | None = None) -> Any:
     import psycopg2
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
-    admin = psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password, dbname="postgres")
+    return psycopg2.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password, dbname=database or u.database
+    )
+
+
+def recreate_database(url: str) -> None:
+    """A scratch database (dropped and created again), migrated by the real migrations."""
+    from sqlalchemy.engine import make_url
+
+    admin = _connect(url, "postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{u.database}"')
+        name = make_url(url).database
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "SECRET_KEY": SECRET}
     subprocess.run([sys.executable, "scripts/migrate.py"], cwd=ROOT, env=env, check=True, capture_output=True)
-    conn = psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password, dbname=u.database)
-    rnd = random.Random(7)
-    start = time.perf_counter()
-    with conn, conn.cursor() as cur:
-        import io
 
-        buf = io.StringIO()
-        base = time.time() - rows * 60
-        for i in range(rows):
-            ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(base + i * 60)) + f".{rnd.randrange(10**6):06d}"
-            oid = f"{int(base + i * 60):08x}{rnd.getrandbits(64):016x}"
-            name = f"{rnd.choice(FIRST)} {rnd.choice(LAST)}"
-            phone = f"+97252{rnd.randrange(10**7):07d}"
-            city = rnd.choice(CITIES) if rnd.random() > 0.05 else "\\N"
-            extra = f'{{"source": "bench", "score": {rnd.randrange(100)}}}' if i % 3 == 0 else "{}"
-            buf.write(
-                f"{oid}\t{name}\t{phone}\tuser{i}@example.com\t\\N\t\\N\tרחוב {i % 300}\t{city}\tהערה {i}\t"
-                f"{ts}\t{ts}\tagent@office.co.il\tbench0000000000000000000\tf\t\\N\t1\t{extra}\n"
-            )
-        buf.seek(0)
-        cur.copy_expert(
-            "COPY contacts (id, full_name, phone, email, whatsapp_id, whatsapp_link, address, city, notes, "
-            "created_date, updated_date, created_by, created_by_id, is_sample, deleted_at, version, extra) FROM STDIN",
-            buf,
-        )
-        cur.execute("ANALYZE contacts")
+
+def prepare_database(url: str, rows: int, listings: int) -> None:
+    recreate_database(url)
+    conn = _connect(url)
+    print(f"seeded {rows:,} contacts in {copy_rows(conn, 'contacts', rows):.1f} s, "
+          f"{listings:,} brokerage listings in {copy_rows(conn, 'property_brokerage', listings):.1f} s")  # fmt: skip
     conn.close()
-    print(f"seeded {rows:,} contacts in {time.perf_counter() - start:.1f} s")
 
 
 def start_server(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -183,101 +173,173 @@ def timed(fn: Any, repeat: int) -> list[float]:
     return sorted(out)
 
 
+HEADER = (
+    f"{'scenario':36} {'app req/s':>10} {'p50 ms':>8} {'p99 ms':>8} | {'ref req/s':>10} {'p50 ms':>8}"
+    f" {'p99 ms':>8} | {'ratio':>6}"
+)
+
+
+def measure(name: str, app_url: str, ref_url: str, auth: dict[str, str], args: argparse.Namespace) -> dict[str, float]:
+    """One scenario, the app then the reference, each after a 2 s warm-up that is not counted (prepared
+    statements and caches get made, the previous scenario's slow tail finishes)."""
+    load(app_url, auth, 2, args.connections)
+    a = load(app_url, auth, args.seconds, args.connections)
+    load(ref_url, {}, 2, args.connections)
+    r = load(ref_url, {}, args.seconds, args.connections)
+    bad = f"  ({int(a['errors'])} non-2xx!)" if a.get("errors") else ""
+    print(f"{name:36} {a['rps']:>10.0f} {a['p50']:>8.2f} {a['p99']:>8.2f} | {r['rps']:>10.0f} {r['p50']:>8.2f}"
+          f" {r['p99']:>8.2f} | {a['rps'] / r['rps']:>6.0%}{bad}", flush=True)  # fmt: skip
+    return a
+
+
+class Servers:
+    """The app and the reference, one uvicorn worker each, on one database."""
+
+    def __init__(self, url: str) -> None:
+        self.env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "SECRET_KEY": SECRET,
+                    "LOG_LEVEL": "WARNING", "AUTO_MATCH": "false", "WHATSAPP_INAPP_SENDER": "false",
+                    "BENCH_REF_DSN": url.replace("postgresql+psycopg2://", "postgresql://")}  # fmt: skip
+        app_port, ref_port = free_port(), free_port()
+        self.app = start_server(["backend.main:app"], app_port, self.env)
+        self.ref = start_server(["scripts.bench_reference:app"], ref_port, self.env)
+        self.app_url, self.ref_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{ref_port}"
+        import httpx
+
+        token = httpx.post(
+            f"{self.app_url}/api/auth/login", data={"username": "admin@test.com", "password": "test123"}
+        ).json()["access_token"]
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+    def stop(self) -> None:
+        for proc in (self.app, self.ref):
+            proc.terminate()
+            proc.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--listings", type=int, default=20_000, help="PropertyBrokerage records")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-seed", action="store_true", help="reuse the data of the previous run")
+    parser.add_argument("--skip-fresh", action="store_true", help="leave out the fresh bulk-load phase")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/crm_bench")
     if not url.startswith("postgresql"):
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL (the reference handler uses asyncpg)")
     if not args.no_seed:
-        prepare_database(url, args.rows)
+        prepare_database(url, args.rows, args.listings)
+    print(f"\nload: {'wrk' if shutil.which('wrk') else 'python'} {args.connections} connections, "
+          f"{args.seconds} s each, one uvicorn worker each\n")  # fmt: skip
+    servers = Servers(url)
+    try:
+        steady(servers, url, args)
+    finally:
+        servers.stop()
+    if not args.skip_fresh:
+        fresh(url, args)
 
+
+def steady(servers: Servers, url: str, args: argparse.Namespace) -> None:
     import httpx
     from sqlalchemy import create_engine, text
 
-    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "SECRET_KEY": SECRET,
-           "LOG_LEVEL": "WARNING", "AUTO_MATCH": "false", "WHATSAPP_INAPP_SENDER": "false",
-           "BENCH_REF_DSN": url.replace("postgresql+psycopg2://", "postgresql://")}  # fmt: skip
-    app_port, ref_port = free_port(), free_port()
-    app = start_server(["backend.main:app"], app_port, env)
-    ref = start_server(["scripts.bench_reference:app"], ref_port, env)
+    app_url, ref_url, auth = servers.app_url, servers.ref_url, servers.auth
+    with create_engine(url).connect() as conn:
+        deep = conn.execute(
+            text("SELECT created_date, id FROM contacts ORDER BY created_date DESC, id DESC OFFSET 89999 LIMIT 1")
+        ).one()
+        one_id = conn.execute(text("SELECT id FROM contacts ORDER BY random() LIMIT 1")).scalar_one()
+    os.environ["SECRET_KEY"] = SECRET
+    from backend.services.query.params import ListParams, encode_cursor, fingerprint
+
+    cursor = encode_cursor(
+        [deep[0].isoformat(timespec="microseconds"), deep[1]], fingerprint("Contact", ListParams(), False)
+    )
+    city = quote("תל אביב")
+    q = quote('{"city":"תל אביב"}')
+    listings = f"{app_url}/api/apps/{APP_ID}/entities/PropertyBrokerage?sort=-created_date"
+    scenarios = [
+        ("list page of 50", f"{app_url}/api/contacts?limit=50", f"{ref_url}/contacts?limit=50"),
+        ("filtered (q) + sorted page", f"{app_url}/api/contacts?limit=50&q={q}&sort=full_name",
+         f"{ref_url}/contacts?limit=50&city={city}"),
+        ("deep page skip=90000", f"{app_url}/api/contacts?limit=50&skip=90000",
+         f"{ref_url}/contacts?limit=50&skip=90000"),
+        ("page 1,800 by cursor", f"{app_url}/api/contacts?limit=50&cursor={cursor}",
+         f"{ref_url}/contacts?limit=50&after_date={deep[0].isoformat()}&after_id={deep[1]}"),
+        ("GET one record", f"{app_url}/api/contacts/{one_id}", f"{ref_url}/contacts/{one_id}"),
+        ("PropertyBrokerage page of 50 (Base44)", f"{listings}&limit=50", f"{ref_url}/listings?limit=50"),
+        ("PropertyBrokerage.list() (5,000 rows)", listings, f"{ref_url}/listings?limit=5000"),
+    ]  # fmt: skip
+    print(HEADER)
+    figures = {name: measure(name, a_url, r_url, auth, args) for name, a_url, r_url in scenarios}
+
+    client = httpx.Client(headers=auth, timeout=60)
+    print()
+    first, deep_p50 = figures["list page of 50"]["p50"], figures["page 1,800 by cursor"]["p50"]
+    print(f"cursor page 1,800 p50 / page 1 p50: {deep_p50 / first:.2f}x")
+    plain = timed(lambda: client.get(f"{app_url}/api/contacts?limit=50"), 30)
+    counted = timed(lambda: client.get(f"{app_url}/api/contacts?limit=50&count=true"), 30)
+    added = counted[15] - plain[15]
+    print(f"count=true on {args.rows:,} rows adds: {added:.1f} ms (p50 {plain[15]:.1f} → {counted[15]:.1f} ms)")
+    batch = [{"full_name": f"בדיקה {i}", "phone": f"+97254{i:07d}", "city": "חולון", "tag": i} for i in range(1000)]
+    bulk = timed(lambda: client.post(f"{app_url}/api/contacts/bulk", json=batch).raise_for_status(), 5)
+    print(f"bulk create of 1,000 records: p50 {bulk[2]:.0f} ms, max {bulk[-1]:.0f} ms")
+    # Reset the high-water mark first (writing 5 to clear_refs), so the peak is this step's alone and
+    # not the load scenarios' above.
+    pid = servers.app.pid
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    before = rss_kb(pid)
+    whole = timed(lambda: client.get(f"{app_url}/api/contacts").raise_for_status(), 10)
+    peak = rss_peak_kb(pid)
+    mb = len(client.get(f"{app_url}/api/contacts").content) / 1e6
+    print(f"Contact.list() without limit (5,000 rows, {mb:.1f} MB): p50 {whole[5]:.0f} ms, max {whole[-1]:.0f} ms")
+    print(f"app process memory: RSS before whole-list {before / 1024:.0f} MB, peak (VmHWM) {peak / 1024:.0f} MB, "
+          f"growth {max(0, peak - before) / 1024:.0f} MB")  # fmt: skip
+
+
+def fresh(url: str, args: argparse.Namespace) -> None:
+    """Right after a bulk load: 100,000 records created through the API into an empty database, autovacuum
+    held off, and the lists read at once — no ANALYZE has run (checked in pg_stat_user_tables)."""
+    import httpx
+
+    print(f"\nfresh bulk load, no ANALYZE: {args.rows:,} records created through the API, read at once\n")
+    recreate_database(url)
+    conn = _connect(url)
+    with conn.cursor() as cur:
+        for table in ("contacts", "documents"):
+            cur.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+    conn.commit()
+    servers = Servers(url)
     try:
-        app_url, ref_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{ref_port}"
-        token = httpx.post(
-            f"{app_url}/api/auth/login", data={"username": "admin@test.com", "password": "test123"}
-        ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            deep = conn.execute(
-                text("SELECT created_date, id FROM contacts ORDER BY created_date DESC, id DESC OFFSET 89999 LIMIT 1")
-            ).one()
-            one_id = conn.execute(text("SELECT id FROM contacts ORDER BY random() LIMIT 1")).scalar_one()
-        os.environ["SECRET_KEY"] = SECRET
-        from backend.services.query.params import ListParams, encode_cursor, fingerprint
-
-        cursor = encode_cursor(
-            [deep[0].isoformat(timespec="microseconds"), deep[1]], fingerprint("Contact", ListParams(), False)
+        client = httpx.Client(headers=servers.auth, timeout=120)
+        docs = f"{servers.app_url}/api/apps/{APP_ID}/entities/Lead"
+        started = time.perf_counter()
+        for start in range(0, args.rows, 1000):
+            contacts = [{"full_name": f"ליד {i}", "phone": f"+97253{i:07d}"} for i in range(start, start + 1000)]
+            client.post(f"{servers.app_url}/api/contacts/bulk", json=contacts).raise_for_status()
+            leads = [{"name": f"ליד {i}", "score": i % 100} for i in range(start, start + 1000)]
+            client.post(f"{docs}/bulk", json=leads).raise_for_status()
+        print(
+            f"bulk-created {args.rows:,} contacts and {args.rows:,} documents in {time.perf_counter() - started:.0f} s"
         )
-        city = quote("תל אביב")
-        q = quote('{"city":"תל אביב"}')
-        scenarios = [
-            ("list page of 50", f"{app_url}/api/contacts?limit=50", f"{ref_url}/contacts?limit=50"),
-            ("filtered (q) + sorted page", f"{app_url}/api/contacts?limit=50&q={q}&sort=full_name",
-             f"{ref_url}/contacts?limit=50&city={city}"),
-            ("deep page skip=90000", f"{app_url}/api/contacts?limit=50&skip=90000",
-             f"{ref_url}/contacts?limit=50&skip=90000"),
-            ("page 1,800 by cursor", f"{app_url}/api/contacts?limit=50&cursor={cursor}",
-             f"{ref_url}/contacts?limit=50&after_date={deep[0].isoformat()}&after_id={deep[1]}"),
-            ("GET one record", f"{app_url}/api/contacts/{one_id}", f"{ref_url}/contacts/{one_id}"),
-        ]  # fmt: skip
-        print(f"\nload: {'wrk' if shutil.which('wrk') else 'python'} {args.connections} connections, "
-              f"{args.seconds} s each, one uvicorn worker each\n")  # fmt: skip
-        print(f"{'scenario':32} {'app req/s':>10} {'p50 ms':>8} {'p99 ms':>8} | {'ref req/s':>10} {'p50 ms':>8}"
-              f" {'p99 ms':>8} | {'ratio':>6}")  # fmt: skip
-        figures: dict[str, dict[str, float]] = {}
-        for name, a_url, r_url in scenarios:
-            # A 2 s warm-up, not counted, for each side: prepared statements and caches get made, and the
-            # previous run's last slow requests (a deep page takes a second) finish before measuring.
-            load(a_url, auth, 2, args.connections)
-            a = load(a_url, auth, args.seconds, args.connections)
-            load(r_url, {}, 2, args.connections)
-            r = load(r_url, {}, args.seconds, args.connections)
-            figures[name] = a
-            bad = f"  ({int(a['errors'])} non-2xx!)" if a.get("errors") else ""
-            print(f"{name:32} {a['rps']:>10.0f} {a['p50']:>8.2f} {a['p99']:>8.2f} | {r['rps']:>10.0f} {r['p50']:>8.2f}"
-                  f" {r['p99']:>8.2f} | {a['rps'] / r['rps']:>6.0%}{bad}")  # fmt: skip
-
-        client = httpx.Client(headers=auth, timeout=60)
-        print()
-        first, deep_p50 = figures["list page of 50"]["p50"], figures["page 1,800 by cursor"]["p50"]
-        print(f"cursor page 1,800 p50 / page 1 p50: {deep_p50 / first:.2f}x")
-        plain = timed(lambda: client.get(f"{app_url}/api/contacts?limit=50"), 30)
-        counted = timed(lambda: client.get(f"{app_url}/api/contacts?limit=50&count=true"), 30)
-        added = counted[15] - plain[15]
-        print(f"count=true on {args.rows:,} rows adds: {added:.1f} ms (p50 {plain[15]:.1f} → {counted[15]:.1f} ms)")
-        batch = [{"full_name": f"בדיקה {i}", "phone": f"+97254{i:07d}", "city": "חולון", "tag": i} for i in range(1000)]
-        bulk = timed(lambda: client.post(f"{app_url}/api/contacts/bulk", json=batch).raise_for_status(), 5)
-        print(f"bulk create of 1,000 records: p50 {bulk[2]:.0f} ms, max {bulk[-1]:.0f} ms")
-        # Reset the high-water mark first (writing 5 to clear_refs), so the peak is this step's alone and
-        # not the load scenarios' above.
-        Path(f"/proc/{app.pid}/clear_refs").write_text("5")
-        before = rss_kb(app.pid)
-        whole = timed(lambda: client.get(f"{app_url}/api/contacts").raise_for_status(), 10)
-        peak = rss_peak_kb(app.pid)
-        size = len(client.get(f"{app_url}/api/contacts").content)
-        mb = size / 1e6
-        print(f"Contact.list() without limit (5,000 rows, {mb:.1f} MB): p50 {whole[5]:.0f} ms, max {whole[-1]:.0f} ms")
-        print(f"app process memory: RSS before whole-list {before / 1024:.0f} MB, peak (VmHWM) {peak / 1024:.0f} MB, "
-              f"growth {max(0, peak - before) / 1024:.0f} MB")  # fmt: skip
+        print(HEADER)
+        app, ref = servers.app_url, servers.ref_url
+        measure("fresh: contacts page of 50", f"{app}/api/contacts?limit=50", f"{ref}/contacts?limit=50",
+                servers.auth, args)  # fmt: skip
+        measure("fresh: document store page of 50", f"{docs}?limit=50", f"{ref}/documents/Lead?limit=50",
+                servers.auth, args)  # fmt: skip
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT relname, last_analyze, last_autoanalyze FROM pg_stat_user_tables"
+                " WHERE relname IN ('contacts', 'documents') ORDER BY relname"
+            )
+            for name, manual, auto in cur.fetchall():
+                print(f"  {name}: analysed {'never' if manual is None and auto is None else 'YES (not fresh!)'}")
     finally:
-        for proc in (app, ref):
-            proc.terminate()
-            proc.wait(10)
+        servers.stop()
+        conn.close()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,14 @@ QUERIES = {
     "ORDER BY contacts.created_date DESC, contacts.id DESC LIMIT {limit}",
     "one": f"SELECT {COLUMNS} FROM contacts WHERE id = $1 AND deleted_at IS NULL",
 }
+TIMES = "to_char(created_date, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS created_date, to_char(updated_date, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS updated_date"
+LISTING_COLUMNS = (
+    "id, contact_id, source, status, category, listing_type, property_type, price, city, area, street, building_number, "
+    f"apartment_number, rooms, floor, total_floors, parking, air_conditioning, storage, image_urls, handler, {TIMES}, "
+    "created_by, created_by_id, is_sample, extra"
+)
+# The office's brokerage listings, as the frontend reads them: the newest first, a page or the whole list.
+LISTINGS = f"SELECT {LISTING_COLUMNS} FROM property_brokerage WHERE deleted_at IS NULL ORDER BY property_brokerage.created_date DESC, property_brokerage.id DESC LIMIT {{limit}}"
 pool: Any = None
 
 
@@ -47,6 +55,8 @@ async def lifespan(_: Starlette) -> AsyncIterator[None]:
 
 def _record(row: Any) -> dict[str, Any]:
     record = dict(row)
+    if record.get("image_urls") is not None:  # jsonb arrives as text: decoded like the app decodes it
+        record["image_urls"] = orjson.loads(record["image_urls"])
     extra = record.pop("extra")
     if extra:
         record.update(orjson.loads(extra))
@@ -77,4 +87,26 @@ async def one(request: Request) -> Response:
     return Response(orjson.dumps(_record(rows[0])), media_type="application/json")
 
 
-app = Starlette(routes=[Route("/contacts", page), Route("/contacts/{record_id}", one)], lifespan=lifespan)
+DOCUMENTS = f"SELECT id, {TIMES}, created_by, created_by_id, is_sample, extra FROM documents WHERE entity_name = $1 AND deleted_at IS NULL ORDER BY documents.created_date DESC, documents.id DESC LIMIT {{limit}}"
+
+
+async def documents(request: Request) -> Response:
+    limit = int(request.query_params.get("limit", 5000))
+    rows = await pool.fetch(DOCUMENTS.format(limit=limit), request.path_params["entity"])
+    return Response(_rows(rows), media_type="application/json")
+
+
+async def listings(request: Request) -> Response:
+    rows = await pool.fetch(LISTINGS.format(limit=int(request.query_params.get("limit", 5000))))
+    return Response(_rows(rows), media_type="application/json")
+
+
+app = Starlette(
+    routes=[
+        Route("/contacts", page),
+        Route("/contacts/{record_id}", one),
+        Route("/listings", listings),
+        Route("/documents/{entity}", documents),
+    ],
+    lifespan=lifespan,
+)

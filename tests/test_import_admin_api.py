@@ -62,7 +62,7 @@ def test_admin_import_bad_input(client: Any, admin: dict[str, Any]) -> None:
     assert_error(client.post("/api/admin/import/Contact", json={"id": "x"}, headers=headers), 422, "validation_error")
     bad_json = {**headers, "Content-Type": "application/json"}
     assert_error(client.post("/api/admin/import/Contact", content=b"[{", headers=bad_json), 400, "bad_request")
-    assert_error(client.post("/api/admin/import/contacts", json=[], headers=headers), 404, "not_found")
+    assert_error(client.post("/api/admin/import/contacts", json=[], headers=headers), 400, "bad_request")
     assert_error(client.post("/api/admin/import/User", json=[], headers=headers), 404, "not_found")
     assert_error(client.get("/api/admin/export/Contact?format=xml", headers=headers), 422, "validation_error")
     assert_error(client.get("/api/admin/export/..%2Fetc", headers=headers), 404, "not_found")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.entity_schema import FieldSpec
 from backend.services.registry import EntitySpec
 
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {
@@ -32,12 +33,22 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+def _documented(schema: dict[str, Any], spec: FieldSpec) -> dict[str, Any]:
+    """The field's declaration text and known values (the Hebrew the forms send) in the OpenAPI schema."""
+    if spec.description:
+        schema = {**schema, "description": spec.description}
+    if spec.examples:
+        schema = {**schema, "examples": list(spec.examples)}
+    return schema
+
+
 def record_schema(spec: EntitySpec) -> dict[str, Any]:
     """A record as returned: declared fields (nullable), built-ins, and any undeclared fields."""
-    properties = {name: _nullable(_KIND_SCHEMA[f.kind]) for name, f in spec.fields.items()}
+    properties = {name: _documented(_nullable(_KIND_SCHEMA[f.kind]), f) for name, f in spec.fields.items()}
     properties.update(_BUILTINS)
     return {
         "title": spec.name,
+        "description": spec.description or spec.name,
         "type": "object",
         "properties": properties,
         "required": ["id"],
@@ -52,7 +63,7 @@ def input_schema(spec: EntitySpec, *, partial: bool) -> dict[str, Any]:
         options = [_KIND_SCHEMA[f.kind], {"type": "null"}]
         if f.kind != "str":
             options.append({"type": "string", "enum": [""]})
-        properties[name] = {"anyOf": options}
+        properties[name] = _documented({"anyOf": options}, f)
     required = [] if partial else [n for n, f in spec.fields.items() if f.required]
     schema: dict[str, Any] = {
         "title": f"{spec.name}{'Update' if partial else 'Create'}",

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, select, true
 
 from backend.entity_schema import ENTITY_NAME, EntityDecl, FieldSpec, SchemaError, parse_schema
-from backend.errors import NotFound
+from backend.errors import BadRequest, NotFound
 from backend.models import DECLARATIONS, ENTITY_MODELS, Document, StoredSchema
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class EntitySpec:
     # Fields typed by a schema but kept in `extra` (all of a document entity's; a declared entity's extras)
     extra_fields: dict[str, FieldSpec] = field(default_factory=dict)
     rls: dict[str, Any] | None = None
+    description: str | None = None
 
     @property
     def table(self) -> Table:
@@ -72,7 +73,12 @@ class EntitySpec:
 
 MODELLED: dict[str, EntitySpec] = {
     name: EntitySpec(
-        name=name, collection=decl.collection or name, model=ENTITY_MODELS[name], fields=decl.fields, rls=decl.rls
+        name=name,
+        collection=decl.collection or name,
+        model=ENTITY_MODELS[name],
+        fields=decl.fields,
+        rls=decl.rls,
+        description=decl.description,
     )
     for name, decl in DECLARATIONS.items()
 }
@@ -92,7 +98,9 @@ def spec_with(name: str, stored: EntityDecl | None) -> EntitySpec:
     """The spec of `name` as it is with the stored schema `stored` (None: none stored)."""
     base = MODELLED.get(name)
     if base is None:
-        if not ENTITY_NAME.match(name) or name in RESERVED:
+        if not ENTITY_NAME.match(name):
+            raise BadRequest(f"{name[:80]!r} is not a valid entity name (PascalCase letters and digits, e.g. Contact)")
+        if name in RESERVED:
             raise NotFound(f"No entity named {name[:80]!r}")
         base = EntitySpec(name=name, collection=name, model=Document, document=True)
     if stored is None:

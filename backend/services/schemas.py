@@ -73,7 +73,7 @@ def _check_storable(decl: EntityDecl) -> None:
     """A schema for a declared entity may add typed fields and rules, never retype a declared field."""
     try:
         base = registry.spec_with(decl.name, None)
-    except NotFound as exc:
+    except (NotFound, BadRequest) as exc:
         raise SchemaError(f"{decl.name}: {exc.message}") from None
     for name, spec in decl.fields.items():
         declared = base.fields.get(name)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.entity_schema import EntityDecl
-from backend.errors import NotFound
+from backend.errors import BadRequest, NotFound
 from backend.services.importer.refs import RefTracker
 from backend.services.importer.report import EntityReport
 from backend.services.importer.sources import Row, SourceError
@@ -56,7 +56,7 @@ def _import(
     report = EntityReport(entity=entity, source=source)
     try:
         spec = get_spec(entity) if schema is None else spec_with(entity, schema)
-    except NotFound:
+    except (NotFound, BadRequest):
         report.fail(f"{entity!r} is not an entity name (PascalCase letters and digits; User is imported with --users)")
         return report, None
     job = EntityImport(session, spec, report, options)
