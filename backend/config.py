@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
 
     auto_match: bool = True
+    jobs_inapp: bool = True  # drain the outbox (re-matching, alerts) in the app; false when scripts/worker.py does
 
     whatsapp_provider: Literal["console", "meta"] = "console"
     whatsapp_api_url: str = "https://graph.facebook.com"

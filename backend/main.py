@@ -17,6 +17,7 @@ from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
 from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.routes import build_router
+from backend.services import outbox
 from backend.services.matching import register_hooks
 from backend.services.whatsapp.sender import start_inapp_sender, stop_inapp_sender
 
@@ -39,6 +40,8 @@ EXPOSED_HEADERS = ["X-Total-Count", "ETag", "Location", "X-Next-Cursor", "X-Requ
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     start_inapp_sender()  # WHATSAPP_INAPP_SENDER=false when scripts/worker.py sends instead
+    if get_settings().jobs_inapp:  # JOBS_INAPP=false when scripts/worker.py drains the outbox instead
+        outbox.start_inapp()
     await asyncdb.open_pool()  # the fast lane's PostgreSQL reads; connects on first use
     # Everything built so far (modules, routes, metadata: ~320,000 objects) lives as long as the
     # process. Frozen, it is left out of the cyclic collector's full passes, which otherwise walked it
@@ -48,6 +51,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         gc.freeze()
     yield
     await asyncdb.close_pool()
+    outbox.stop_inapp()
     stop_inapp_sender()
     from backend.database import get_engine
 

@@ -1,12 +1,14 @@
-"""Run the WhatsApp sender as its own process (for deployments that keep it apart from the web app).
+"""Run the background work as its own process (for deployments that keep it apart from the web app):
+the WhatsApp sender and the outbox (re-matching, alerts and everything else that follows a write).
 
-python scripts/worker.py                  # send queued messages until SIGTERM / Ctrl-C
-python scripts/worker.py --until-idle     # send what is due now, then exit (cron, one-off runs)
+python scripts/worker.py                  # work until SIGTERM / Ctrl-C
+python scripts/worker.py --until-idle     # do what is due now, then exit (cron, one-off runs)
 
-Set WHATSAPP_INAPP_SENDER=false on the web app when this runs instead of the in-app sender. Any number
-of workers may run against PostgreSQL (they never take the same message, and share WHATSAPP_SEND_RATE);
-on SQLite run one. SIGTERM lets the message in hand finish; a worker killed outright leaves at most one
-message in `sending`, which the next worker marks `unknown` instead of sending it again.
+Set WHATSAPP_INAPP_SENDER=false and JOBS_INAPP=false on the web app when this runs instead. Any number
+of workers may run against PostgreSQL (they never take the same message or outbox row, and share
+WHATSAPP_SEND_RATE); on SQLite run one. SIGTERM lets the message in hand finish; a worker killed outright
+leaves at most one message in `sending`, which the next worker marks `unknown` instead of sending it again,
+and its outbox rows are taken again once their lease ends.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from sqlalchemy import text
 from backend.config import get_settings
 from backend.database import get_engine
 from backend.logs import configure_logging
+from backend.services import outbox
+from backend.services.matching import register_hooks
 from backend.services.whatsapp.pacing import Timing
 from backend.services.whatsapp.sender import Sender
 
@@ -62,6 +66,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     wait_for_database(args.wait_db)
+    register_hooks()  # the after-write work this process drains from the outbox
     sender = Sender(rate=args.rate, timing=Timing(stale_after=args.stale_after), name="whatsapp-worker")
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -71,10 +76,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if args.until_idle:
+        jobs = outbox.drain_all()
         count = sender.run_until_idle()
-        print(f"processed {count} message(s)")
+        print(f"processed {count} message(s) and {jobs} outbox entr{'y' if jobs == 1 else 'ies'}")
     else:
+        drainer = outbox.start_inapp()
         sender.run()
+        drainer.stop()
     sender.stop(timeout=0)
 
 

@@ -26,6 +26,7 @@ os.environ.update(
         "FRONTEND_URL": "http://localhost:5173",
         "AUTO_MATCH": "false",
         "WHATSAPP_INAPP_SENDER": "false",
+        "JOBS_INAPP": "false",  # tests drain the outbox themselves (services.outbox.drain_all), deterministically
         "LOG_LEVEL": "WARNING",
     }
 )

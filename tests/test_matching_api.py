@@ -268,7 +268,8 @@ def test_the_hook_rematches_only_when_auto_match_is_on(monkeypatch: pytest.Monke
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr("backend.services.matching.auto.generate_matches", explode)
-    rematch_after_write("Client", [buyer])  # never fails the write it follows
+    with pytest.raises(RuntimeError):  # propagates, so the outbox keeps the work and tries again later
+        rematch_after_write("Client", [buyer])
 
 
 def test_a_pair_stored_meanwhile_by_another_run_is_not_duplicated() -> None:

@@ -4,17 +4,25 @@ fails the write."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
 from backend.config import get_settings
+from backend.database import get_sessionmaker
+from backend.models import OutboxEntry
+from backend.models.base import utcnow
+from backend.services.outbox import drain_all
 
 BUYER = {"request_category": "קנייה", "city": "תל אביב", "budget": 2_000_000, "rooms": "3", "area": "פלורנטין"}
 FLAT = {"listing_type": "מכירה", "city": "תל אביב", "price": 1_900_000, "rooms": "3", "area": "פלורנטין"}
 
 
 def matches(client: Any, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The matches once the outbox has run (what a drainer does right after each commit)."""
+    drain_all()
     response = client.get("/api/matches", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -71,17 +79,41 @@ def test_auto_match_off_matches_nothing(client: Any, agent: dict[str, Any]) -> N
     assert matches(client, agent["headers"]) == []
 
 
-def test_a_failing_rematch_never_fails_the_write(
+def outbox_rows() -> list[tuple[str, str, int, str | None]]:
+    with get_sessionmaker()() as session:
+        rows = session.execute(
+            select(OutboxEntry.entity, OutboxEntry.status, OutboxEntry.attempts, OutboxEntry.last_error)
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def make_due() -> None:
+    """Skip the retry delay: the failed rows are due now."""
+    with get_sessionmaker()() as session:
+        session.execute(update(OutboxEntry).values(run_after=utcnow() - dt.timedelta(seconds=1)))
+        session.commit()
+
+
+def test_a_failing_rematch_never_fails_the_write_and_is_retried(
     client: Any, agent: dict[str, Any], auto_match: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def explode(*_: Any, **__: Any) -> Any:
         raise RuntimeError("matching is broken")
 
-    monkeypatch.setattr("backend.services.matching.auto.generate_matches", explode)
-    create(client, agent["headers"], "clients", BUYER)
-    flat = create(client, agent["headers"], "properties", FLAT)
-    assert client.get(f"/api/properties/{flat}", headers=agent["headers"]).status_code == 200
-    assert matches(client, agent["headers"]) == []
+    with monkeypatch.context() as broken:
+        broken.setattr("backend.services.matching.auto.generate_matches", explode)
+        buyer = create(client, agent["headers"], "clients", BUYER)
+        flat = create(client, agent["headers"], "properties", FLAT)
+        assert client.get(f"/api/properties/{flat}", headers=agent["headers"]).status_code == 200
+        assert matches(client, agent["headers"]) == []
+        # the work is kept, with what went wrong, to be tried again later
+        assert outbox_rows() == [
+            ("Client", "pending", 1, "RuntimeError: matching is broken"),
+            ("Property", "pending", 1, "RuntimeError: matching is broken"),
+        ]
+    make_due()
+    assert [(m["client_id"], m["property_id"]) for m in matches(client, agent["headers"])] == [(buyer, flat)]
+    assert outbox_rows() == []
 
 
 # --- deletes, restores and purges ----------------------------------------------------------------------
@@ -201,9 +233,14 @@ def test_a_failing_hook_never_fails_a_delete(
 
     create(client, admin["headers"], "clients", BUYER)
     flat = create(client, admin["headers"], "properties", FLAT)
-    monkeypatch.setattr("backend.services.matching.auto.generate_matches", explode)
-    monkeypatch.setattr("backend.services.matching.store.delete_referencing", explode)
-    response = client.delete(f"/api/properties/{flat}?purge={str(purge).lower()}", headers=admin["headers"])
-    assert response.status_code == 204, response.text
     assert len(matches(client, admin["headers"])) == 1
-    assert "matching is broken" in caplog.text  # the hook ran, failed and said so in the log
+    with monkeypatch.context() as broken:
+        broken.setattr("backend.services.matching.auto.generate_matches", explode)
+        broken.setattr("backend.services.matching.store.delete_referencing", explode)
+        response = client.delete(f"/api/properties/{flat}?purge={str(purge).lower()}", headers=admin["headers"])
+        assert response.status_code == 204, response.text
+        assert len(matches(client, admin["headers"])) == 1
+        assert "matching is broken" in caplog.text  # the hook ran, failed and said so in the log
+        assert [(entity, status) for entity, status, _, _ in outbox_rows()] == [("Property", "pending")]
+    make_due()
+    assert matches(client, admin["headers"]) == []  # retried once the hook works again

@@ -10,6 +10,7 @@ from backend.models.document import Document
 from backend.models.entities import DECLARATIONS, ENTITY_MODELS
 from backend.models.file import StoredFile
 from backend.models.import_map import RehostedFile
+from backend.models.outbox import OutboxEntry
 from backend.models.schema_store import RegistryGeneration, StoredSchema
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOptOut, WhatsAppPacer
@@ -31,6 +32,7 @@ __all__ = [
     "MarketingLead",
     "MarketingLog",
     "Match",
+    "OutboxEntry",
     "PasswordReset",
     "Property",
     "RegistryGeneration",

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, delete, event, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from backend.models.base import new_id, utcnow
-from backend.services import hooks, update_ops
+from backend.services import hooks, outbox, update_ops
 from backend.services.query import ListParams, Page, list_page
 from backend.services.query import count as _count
 from backend.services.query import select_ids as _select_ids
@@ -51,23 +51,8 @@ def check_id(record_id: str) -> str:
 
 
 def _after_commit(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write") -> None:
-    """Queue the entity's after-write hooks to run once this session's transaction has committed.
-
-    Grouped by (entity, kind), run in the order each group was first queued.
-    """
-    pending: dict[tuple[str, hooks.WriteKind], list[str]] = session.info.setdefault("after_write", {})
-    pending.setdefault((entity, kind), []).extend(ids)
-
-
-@event.listens_for(Session, "after_commit")
-def _run_pending_hooks(session: Session) -> None:
-    for (entity, kind), ids in session.info.pop("after_write", {}).items():
-        hooks.run_after_write(entity, ids, kind)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_hooks(session: Session) -> None:
-    session.info.pop("after_write", None)
+    """The entity's after-write work, recorded in this transaction's outbox (run once it commits)."""
+    outbox.record(session, entity, ids, kind)
 
 
 def _fetch(

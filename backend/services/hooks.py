@@ -1,18 +1,17 @@
-"""After-commit hooks: work that must follow a successful write (auto-matching, notifications).
+"""After-write hooks: work that must follow a committed write (auto-matching, alerts, realtime).
 
-A hook gets the entity name, the ids written and the kind of write, runs after the request's
-transaction committed, opens its own session, and must never fail the write: errors are logged and
-swallowed. One mechanism for every kind of write, so a hook that cares about deletes (a Match left
-pointing at a deleted Property) cannot be forgotten by a path that only knew about creates.
+A hook gets the entity name, the ids written and the kind of write. It runs after the write committed,
+from the outbox (services/outbox.py), opens its own session, and must be idempotent: an exception makes
+the outbox retry the whole entry later (a DomainError — the record was purged meanwhile, say — should be
+handled inside the hook). One mechanism for every kind of write, so a hook that cares about deletes (a
+match left pointing at a deleted property) cannot be forgotten by a path that only knew about creates.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Literal
 
-log = logging.getLogger(__name__)
 # `write`: created or updated; `delete`: soft-deleted (to the trash); `restore`: back from the trash;
 # `purge`: removed for good (the ids no longer exist).
 WriteKind = Literal["write", "delete", "restore", "purge"]
@@ -26,9 +25,11 @@ def on_write(entity: str, hook: AfterWrite) -> None:
         _hooks[entity].append(hook)
 
 
+def has_hooks(entity: str) -> bool:
+    return bool(_hooks.get(entity))
+
+
 def run_after_write(entity: str, ids: list[str], kind: WriteKind = "write") -> None:
+    """Every hook of `entity`, in registration order; the first failure propagates (the outbox retries)."""
     for hook in _hooks.get(entity, []):
-        try:
-            hook(entity, ids, kind)
-        except Exception:  # a hook never fails the write it follows
-            log.exception("after-%s hook %s failed for %s %s", kind, getattr(hook, "__name__", hook), entity, ids[:5])
+        hook(entity, ids, kind)

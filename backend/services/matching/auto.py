@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def rematch_after_write(entity: str, ids: list[str], kind: WriteKind = "write") -> None:
-    """The after-write hook for Property and Client. Never raises: the write it follows already succeeded."""
+    """The after-write hook for Property and Client, run from the outbox. A record purged meanwhile is
+    skipped; any other failure propagates, so the outbox tries again later."""
     if not ids or kind == "purge" or not get_settings().auto_match:
         return
     try:
@@ -44,21 +45,16 @@ def rematch_after_write(entity: str, ids: list[str], kind: WriteKind = "write") 
         )
     except DomainError as exc:  # e.g. the record was purged between its write and this hook
         log.warning("auto-match skipped for %s %s: %s", entity, ids[:5], exc.message)
-    except Exception:
-        log.exception("auto-match failed for %s %s", entity, ids[:5])
 
 
 def drop_matches_after_purge(entity: str, ids: list[str], kind: WriteKind) -> None:
-    """The after-purge hook for Property and Client: their Matches go with them. Never raises."""
+    """The after-purge hook for Property and Client: their Matches go with them."""
     if not ids or kind != "purge":
         return
-    try:
-        with get_sessionmaker()() as session:
-            removed = store.delete_referencing(session, Client if entity == "Client" else Property, ids)
-            session.commit()
-        log.info("purge of %s %s removed %d matches", entity, ids[:5], removed)
-    except Exception:
-        log.exception("removing the matches of purged %s %s failed", entity, ids[:5])
+    with get_sessionmaker()() as session:
+        removed = store.delete_referencing(session, Client if entity == "Client" else Property, ids)
+        session.commit()
+    log.info("purge of %s %s removed %d matches", entity, ids[:5], removed)
 
 
 def register_hooks() -> None:
