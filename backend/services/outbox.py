@@ -26,8 +26,8 @@ from backend.services import hooks
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BATCH = 50
-POLL_SECONDS = 5.0
-LEASE = dt.timedelta(minutes=5)  # a claimed row is someone's for this long; then it is due again  # a drainer also looks on its own, for rows another process wrote
+POLL_SECONDS = 5.0  # a drainer also looks on its own, for rows another process wrote
+LEASE = dt.timedelta(minutes=5)  # a claimed row is someone's for this long; then it is due again
 
 
 def record(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write") -> None:
