@@ -5,11 +5,13 @@ as `make run` loads it (seeds/load_demo.py).
 
 The driver signs in through the server's login page (SDK 0.1.x sends the browser to {serverUrl}/login), then
 opens every route of the export's src/pages/index.jsx. A page fails when a request to the server answers
->= 400, when it throws (pageerror) or shows React's error, or when a listed entity's records are not on it:
-PAGES says, for each route, which entities it lists and which rendered text of a record proves it is shown.
-Then it creates, edits and deletes through the forms of Contacts, PropertyBrokerage and BuyersBrokerage and
-checks the database after each step (values through the API, the trash through SQL: ORACLE below).
-Screenshots of every page, phone-sized and desktop, go to test-artifacts/frontend/ (paths printed).
+>= 400, when it throws (pageerror, or a console error: the pages catch their failures and log them) or shows
+React's error, or when a listed entity's records are not on it: PAGES says, for each route, which entities it
+lists and which rendered text of a record proves it is shown. Then it creates, edits and deletes through the
+forms of Contacts, PropertyBrokerage and BuyersBrokerage, checking the database after each step (values
+through the API, the trash through SQL: _Oracle below), and uses what scripts/connect_frontend.py added (the
+WhatsApp sender, GenerateAndAlertMatches) through the pages' own buttons. Screenshots of every page,
+phone-sized and desktop, go to test-artifacts/frontend/ (paths printed).
 
 The driver runs once for the module; the tests below each judge one part of its results.
 """
@@ -416,6 +418,8 @@ def driven(frontend_dist: Path, playwright_core: Path, oracle: str) -> Iterator[
     from seeds import load_demo
 
     print("\n" + load_demo.run())
+    # A plain user (role "user") whose app_role is the frontend's "admin": the lists show their edit and delete
+    # buttons only to app_role admin (PropertyBrokerageList.jsx, BuyersList.jsx).
     user = make_user("Office.Manager@example.com", password=PASSWORD, app_role="admin", full_name="מנהלת המשרד")
     for old in SCREENSHOT_DIR.glob("*.png"):
         old.unlink()  # a stale FAILED-*.png from an earlier run would mislead whoever looks
