@@ -57,7 +57,7 @@ sdk-deps:
 # tests/test_frontend_browser.py builds the office's Base44 export itself (npm ci + vite build, cached under
 # .cache/frontend/). The export ships no lock file, so the committed tests/frontend/package-lock.json pins its
 # dependencies; regenerate it after the export's package.json changes:
-BASE44_FRONTEND_EXPORT ?= /work/shared/fixtures/base44-export
+BASE44_FRONTEND_EXPORT ?= tests/fixtures/base44-export
 frontend-lock:
 	rm -rf .cache/frontend-lock && mkdir -p .cache/frontend-lock
 	cp $(BASE44_FRONTEND_EXPORT)/package.json .cache/frontend-lock/

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPORT = Path(os.environ.get("BASE44_FRONTEND_EXPORT", "/work/shared/fixtures/base44-export"))
+# The office's frontend exactly as Base44 exported it, vendored unchanged (tests/fixtures/base44-export/).
+EXPORT = Path(os.environ.get("BASE44_FRONTEND_EXPORT", ROOT / "tests" / "fixtures" / "base44-export"))
 LOCK_FILE = ROOT / "tests" / "frontend" / "package-lock.json"
 CONNECT = ROOT / "scripts" / "connect_frontend.py"
 CACHE = ROOT / ".cache" / "frontend"

@@ -36,7 +36,7 @@ export const base44 = createClient({
 
 
 def _require_export() -> None:
-    # The project's fixture (/work/shared/fixtures/README.md); a missing copy is an error, not a reason to skip.
+    # The office's export, vendored in tests/fixtures/base44-export; a missing copy is an error, not a skip.
     if not (EXPORT / "package.json").is_file():
         pytest.fail(f"the Base44 export is not at {EXPORT}: set BASE44_FRONTEND_EXPORT to its folder")
 
