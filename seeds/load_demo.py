@@ -22,29 +22,12 @@ from sqlalchemy import func, select
 from backend.database import get_sessionmaker
 from backend.services.importer.api import import_json
 from backend.services.matching import generate_matches
-from backend.services.registry import MODELLED
+from backend.services.registry import MODELLED, dependency_order
 from seeds.demo_base import TODAY
 
 DEMO = Path(__file__).resolve().parent / "demo"
 BUILTIN_TIMES = ("created_date", "updated_date")
 STAMP = "%Y-%m-%dT%H:%M:%S.%f"
-
-
-def load_order(entities: list[str]) -> list[str]:
-    """Referenced entities first (by their declarations' `x-ref`), so the import finds no dangling reference."""
-    done: list[str] = []
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if name in done or name in path or name not in entities:
-            return
-        for field in MODELLED[name].fields.values():
-            if field.ref is not None and field.ref != name:
-                visit(field.ref, (*path, name))
-        done.append(name)
-
-    for name in sorted(entities):
-        visit(name, ())
-    return done
 
 
 def _moved_text(value: str, days: int, exact: dt.timedelta) -> str:
@@ -86,7 +69,7 @@ def run(now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     lines = []
     with get_sessionmaker()() as session:
-        for entity in load_order([path.stem for path in DEMO.glob("*.json")]):
+        for entity in dependency_order([path.stem for path in DEMO.glob("*.json")]):
             records = moved(entity, orjson.loads((DEMO / f"{entity}.json").read_bytes()), now)
             report = import_json(session, entity, records)
             lines.append(f"  {report.summary()}")
