@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 20
     db_pool_timeout: float = 10.0
+    # PostgreSQL stops any statement running longer than this (0 = never). Bulk work (imports, exports,
+    # full matching runs) gets DB_BULK_STATEMENT_TIMEOUT_MS instead; migrations run without a limit.
+    db_statement_timeout_ms: int = 15_000
+    db_bulk_statement_timeout_ms: int = 600_000
 
     upload_max_bytes: int = 25 * 1024 * 1024
     upload_allowed_types: str = (

@@ -31,6 +31,9 @@ CODES = {
 }
 
 
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout (or a cancel)
+
+
 class DomainError(Exception):
     """Base of every error a service raises on purpose. `status` and `code` pick the answer."""
 
@@ -78,6 +81,26 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     status, code = 415, "unsupported_media_type"
+
+
+class QueryTooSlow(BadRequest):
+    """PostgreSQL stopped a statement at DB_STATEMENT_TIMEOUT_MS.
+
+    A 400, not a 503: the limit is far above any normal request (list pages take milliseconds), so a
+    statement that reaches it is the request's own cost — a pattern the database cannot answer cheaply —
+    and the same request would be stopped again. A 503 with Retry-After would invite clients and proxies
+    to repeat exactly that costly request. (Reads never wait for other requests' row locks.)
+    """
+
+    @classmethod
+    def now(cls) -> QueryTooSlow:
+        from backend.config import get_settings
+
+        seconds = get_settings().db_statement_timeout_ms / 1000
+        return cls(
+            f"The database stopped this request after {seconds:g} s (DB_STATEMENT_TIMEOUT_MS): it is too costly. "
+            "Narrow it — a simpler filter or pattern, fewer records — and try again."
+        )
 
 
 class ValidationFailed(DomainError):
@@ -146,6 +169,9 @@ def response_for(exc: Exception) -> JSONResponse | None:
         if isinstance(exc, ValidationFailed) and isinstance(detail, list):
             detail = _jsonable_errors(detail)
         return error_response(exc.status, exc.message, detail, exc.code, exc.headers)
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == QUERY_CANCELED:
+        log.warning("statement stopped at the statement timeout: %s", str(exc.statement or "")[:300])
+        return response_for(QueryTooSlow.now())
     if isinstance(exc, OperationalError):
         log.warning("database unavailable: %s", str(exc.orig).strip()[:300])
         return error_response(503, "The database is unavailable; try again in a moment", headers={"Retry-After": "5"})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,8 +34,8 @@ PROTECTED = {*USER_FIELDS, "password", "password_hash", "token_version", "extra"
 MAX_CUSTOM_FIELDS = 100
 
 
-def user_record(user: User) -> dict[str, Any]:
-    """The user as the API shows it: never a hash, custom fields flattened in."""
+def user_record(user: User | Row[Any]) -> dict[str, Any]:
+    """The user as the API shows it: never a hash, custom fields flattened in (from the model or a row)."""
     record: dict[str, Any] = dict(user.extra or {})
     record.update({name: getattr(user, name) for name in USER_FIELDS})
     return record
@@ -65,6 +66,14 @@ def get_user(session: Session, user_id: str) -> User:
     if user is None:
         raise NotFound(f"No user with id {user_id!r}")
     return user
+
+
+def own_record(conn: Connection, user_id: str) -> dict[str, Any]:
+    """The signed-in user's record, read on the connection that just checked the session (`/me`)."""
+    row = conn.execute(select(User.__table__).where(User.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"No user with id {user_id!r}")
+    return user_record(row)
 
 
 def find_by_email(session: Session, email: str) -> User | None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from backend.deps import AdminUser, CurrentUser, SessionDep, client_ip
+from backend.deps import AdminUser, CurrentUser, OwnRecord, SessionDep, client_ip
 from backend.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
@@ -86,10 +86,10 @@ def runtime_invite(app_id: AppId, _: AdminUser, session: SessionDep, body: AnyBo
 
 
 @router.get("/entities/User/me", operation_id="b44_me")
-def me(app_id: AppId, user: CurrentUser, session: SessionDep) -> Response:
+async def me(app_id: AppId, record: OwnRecord) -> Response:
     """`auth.me()`."""
     check_app(app_id)
-    return JSONResponse(user_service.user_record(user_service.get_user(session, user.id)))
+    return JSONResponse(record)
 
 
 @router.put("/entities/User/me", operation_id="b44_update_me")

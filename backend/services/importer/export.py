@@ -25,7 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.engine import Connection, Engine
 
-from backend.database import get_engine
+from backend.database import get_engine, long_statements
 from backend.jsonutil import dumps
 from backend.services.importer.cells import to_cell
 from backend.services.importer.prepare import DELETED  # when the record went to the trash; read back there
@@ -118,4 +118,5 @@ def stream_export(
 ) -> Iterator[bytes]:
     """The export as byte chunks, on a connection of its own that lives exactly as long as the stream."""
     with (engine or get_engine()).connect() as conn:
+        long_statements(conn)  # the CSV's column scan and each FETCH of a million-row table may pass 15 s
         yield from (stream_csv if fmt == "csv" else stream_json)(conn, spec, deleted)

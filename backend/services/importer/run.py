@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.database import long_statements
 from backend.errors import NotFound
 from backend.services.importer.refs import RefTracker
 from backend.services.importer.report import EntityReport
@@ -47,6 +48,7 @@ def _import(
         return report, None
     job = EntityImport(session, spec, report, options)
     try:
+        long_statements(session)  # a large office's batches and reference checks may need more than 15 s
         job.run(rows(), progress)
         if not options.dry_run:
             session.flush()
@@ -115,6 +117,7 @@ class ImportRun:
 
     def finish(self) -> list[EntityReport]:
         with self.sessions() as session:
+            long_statements(session)
             self.refs.resolve(session, self.reports)
         return self.reports
 

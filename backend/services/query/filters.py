@@ -6,6 +6,7 @@ three-valued logic would drop — so every negation wraps its operand in COALESC
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -144,6 +145,48 @@ class QueryCompiler:
         return target.elem_match(condition, compile_sub)
 
 
+# Python's own pattern parser (the same one `re.compile` just accepted the pattern with), to look at its
+# structure. Internal to `re`, hence reached by name; `re._parser` exists on every Python this runs on.
+_sre: Any = importlib.import_module("re._parser")
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+_GROUPREFS = ("GROUPREF", "GROUPREF_EXISTS")
+
+
+def _costly(parsed: Any, inside_repeat: bool = False) -> str | None:
+    """What makes a pattern catastrophically slow that can be seen cheaply in its structure, or None.
+
+    - a back-reference (`\\1`..`\\9`, `(?P=name)`, `(?(1)...)`): matching one is NP-hard, and PostgreSQL's
+      engine falls back to backtracking for it — one request held a connection for minutes;
+    - a quantifier of variable length inside another (`(a+)+`, `(.*)*`, `(\\w+\\s?)*`): exponential
+      backtracking in Python's `re` (SQLite's REGEXP) and needless work for any engine.
+    """
+    for op, arg in parsed:
+        kind = str(op)
+        if kind in _GROUPREFS:
+            return "back-references (\\1, (?P=name))"
+        children: list[Any] = []
+        repeated = inside_repeat
+        if kind in _REPEATS:
+            low, high, sub = arg
+            if inside_repeat and high != low:
+                return "a repeated group that itself repeats (such as (a+)+ or (.*)*)"
+            repeated = inside_repeat or high > 1
+            children = [sub]
+        elif kind == "SUBPATTERN":
+            children = [arg[-1]]
+        elif kind == "BRANCH":
+            children = list(arg[1])
+        elif kind in ("ASSERT", "ASSERT_NOT"):
+            children = [arg[1]]
+        elif kind == "ATOMIC_GROUP":
+            children = [arg]
+        for child in children:
+            problem = _costly(child, repeated)
+            if problem:
+                return problem
+    return None
+
+
 def _regex(name: str, pattern: Any, options: Any) -> tuple[str, str | None]:
     if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_REGEX:
         raise BadRequest(f"{name}: $regex takes a pattern of 1 to {MAX_REGEX} characters")
@@ -153,6 +196,11 @@ def _regex(name: str, pattern: Any, options: Any) -> tuple[str, str | None]:
         re.compile(pattern)
     except re.error as exc:
         raise BadRequest(f"{name}: invalid regular expression: {exc}") from None
+    except (RecursionError, OverflowError):
+        raise BadRequest(f"{name}: the regular expression is too complex") from None
+    problem = _costly(_sre.parse(pattern))
+    if problem:
+        raise BadRequest(f"{name}: $regex does not support {problem}: such a pattern can take minutes on long text")
     # "(?i)" leads the pattern on both databases (PostgreSQL AREs and Python's re read it); SQLAlchemy
     # would silently drop a `flags` argument on SQLite.
     return ("(?i)" + pattern if options == "i" else pattern), None
