@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.jsonutil import JSONResponse
@@ -169,6 +170,12 @@ def response_for(exc: Exception) -> JSONResponse | None:
         if isinstance(exc, ValidationFailed) and isinstance(detail, list):
             detail = _jsonable_errors(detail)
         return error_response(exc.status, exc.message, detail, exc.code, exc.headers)
+    if isinstance(exc, PoolTimeout):
+        # Every pooled connection stayed busy for DB_POOL_TIMEOUT: the server is overloaded, not broken.
+        log.warning("no free database connection within DB_POOL_TIMEOUT: %s", str(exc)[:200])
+        return error_response(
+            503, "The server is busy (no free database connection); try again in a moment", headers={"Retry-After": "2"}
+        )
     if isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == QUERY_CANCELED:
         log.warning("statement stopped at the statement timeout: %s", str(exc.statement or "")[:300])
         return response_for(QueryTooSlow.now())
@@ -198,7 +205,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(500, "Internal server error", code="internal_error")
         return response
 
-    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError, ValueError):
+    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError, PoolTimeout, ValueError):
         app.add_exception_handler(kind, _known)
 
     @app.exception_handler(RequestValidationError)
