@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from backend.asyncdb import compile_sql
 from backend.config import get_settings
 from backend.database import get_sessionmaker
-from backend.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from backend.errors import BadRequest, RateLimited, Unauthorized
 from backend.models.base import utcnow
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
 from backend.services import mail
@@ -137,10 +137,11 @@ def login(session: Session, email: Any, password: Any, ip: str) -> dict[str, Any
     _record_attempt(email, ip)
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     ok = verify_password(password[:1024], user.password_hash if user else None)
-    if user is None or not ok:
-        raise Unauthorized(BAD_CREDENTIALS)  # the attempt stays recorded: it was a failure
-    if user.disabled:
-        raise Forbidden("This account is disabled; ask an administrator")
+    # A disabled account gets the same 401 as a wrong password, after the same work: answering the right
+    # password differently (it was a 403) told whoever tries passwords that they found it. The attempt
+    # stays recorded either way.
+    if user is None or not ok or user.disabled:
+        raise Unauthorized(BAD_CREDENTIALS)
     session.execute(delete(LoginFailure).where(LoginFailure.email == email))
     token, lifetime = create_access_token(user.id, user.email, user.role, user.token_version)
     return {"access_token": token, "token_type": "bearer", "expires_in": lifetime, "user": user_record(user)}

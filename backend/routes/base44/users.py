@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from backend.deps import AdminUser, CurrentUser, OwnRecord, SessionDep, client_ip
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.errors import BadRequest, Forbidden, NotFound
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.services import auth as auth_service
@@ -137,12 +137,9 @@ def update_user(app_id: AppId, user_id: str, _: AdminUser, session: SessionDep, 
 
 @router.delete("/entities/User/{user_id}", operation_id="b44_user_delete")
 def delete_user(app_id: AppId, user_id: str, admin: AdminUser, session: SessionDep) -> Response:
-    """Admin: delete a user (not yourself)."""
+    """Admin: delete a user (not yourself, not the last enabled admin)."""
     check_app(app_id)
-    if user_id == admin.id:
-        raise Conflict("You cannot delete your own account")
-    target = user_service.get_user(session, user_id[:64])
-    session.delete(target)
+    user_service.delete_user(session, user_id[:64], actor_id=admin.id)
     return JSONResponse({"success": True})
 
 
