@@ -15,7 +15,7 @@ from backend.models.base import utcnow
 from backend.models.user import User
 from backend.services.registry import FIELD_NAME
 from backend.services.security import hash_password
-from backend.services.validation import MAX_EXTRA_BYTES, encode_extra
+from backend.services.validation import MAX_DEPTH, MAX_EXTRA_BYTES, encode_extra, too_deep
 
 ROLES = ("admin", "user")
 USER_FIELDS = (
@@ -92,6 +92,12 @@ def _apply_custom(user: User, data: dict[str, Any]) -> None:
     merged = {**(user.extra or {}), **custom}
     if len(merged) > MAX_CUSTOM_FIELDS:
         raise BadRequest(f"A user may have at most {MAX_CUSTOM_FIELDS} custom fields")
+    deep = [k for k, v in custom.items() if too_deep(v)]
+    if deep:
+        raise ValidationFailed(
+            f"{deep[0]}: lists and objects nested more than {MAX_DEPTH} levels deep",
+            detail=[field_error(str(k)[:64], f"nested more than {MAX_DEPTH} levels deep", None) for k in deep[:5]],
+        )
     encoded = encode_extra(custom)
     if len(encoded) > MAX_EXTRA_BYTES or b"\\u0000" in encoded or any(not FIELD_NAME.match(str(k)) for k in custom):
         raise ValidationFailed(

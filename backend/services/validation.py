@@ -19,6 +19,10 @@ MAX_KEYS = 500
 MAX_TEXT = 50_000  # characters in one text value
 MAX_EXTRA_BYTES = 256 * 1024  # all undeclared fields of one record, as JSON
 INT_RANGE = (-(2**63), 2**63 - 1)
+# Lists and objects inside one value: deeper is refused on every write path. What is stored must stay
+# readable by every read path (orjson, which renders pages, stops at 254 levels; a record and its page
+# add two) — and no CRM data is nested like this.
+MAX_DEPTH = 32
 IGNORED = set(BUILTIN_KINDS) | INTERNAL
 
 
@@ -59,6 +63,24 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
             return None, "may not contain the NUL character (U+0000)"
         return value, None
     return None, f"unknown kind {kind}"
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists/objects nest more than `limit` levels (a scalar is 0, `[1]` is 1). Iterative: a hostile
+    value cannot exhaust the stack here."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _too_big(value: Any) -> bool:
@@ -117,6 +139,8 @@ def validate_record(
             errors.append(field_error(str(key)[:64], "not a valid field name (letters, digits and _)", None))
         elif isinstance(value, str) and len(value) > MAX_TEXT:
             errors.append(field_error(key, f"at most {MAX_TEXT} characters", None))
+        elif too_deep(value):
+            errors.append(field_error(key, f"lists and objects nested more than {MAX_DEPTH} levels deep", None))
         else:
             extra[key] = value
     if not partial:

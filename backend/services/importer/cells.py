@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from backend.jsonutil import format_datetime
+from backend.services.validation import MAX_DEPTH  # the API's own limit: import and API agree
 
 # A value that a spreadsheet would run as a formula. The exporter puts one `'` in front of it, and in front of
 # a value that already starts with `'` + one of those, so that the importer's "drop one `'`" is exact.
@@ -128,9 +129,6 @@ def to_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value) if isinstance(value, float) else str(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-MAX_DEPTH = 32
 
 
 def check_storable(value: Any, depth: int = 0) -> None:
