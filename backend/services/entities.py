@@ -205,11 +205,11 @@ def update_many(session: Session, spec: EntitySpec, query: Any, data: Any) -> tu
     """Applies update operators to up to 500 matching records; `has_more` when more matched."""
     if not isinstance(query, dict):
         raise BadRequest("query must be a JSON object")
-    ops = update_ops.check(data)
+    ops = update_ops.check(data, spec)
     ids = _select_ids(session, spec, query or None)
     for record_id in ids[:MAX_BULK_UPDATE]:
         record, _ = get(session, spec, record_id)
-        changes, removed = update_ops.apply(record, ops)
+        changes, removed = update_ops.apply(record, ops, spec)
         update_record(session, spec, record_id, changes, unset=removed)
     return min(len(ids), MAX_BULK_UPDATE), len(ids) > MAX_BULK_UPDATE
 
