@@ -154,6 +154,9 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         item = {k: err[k] for k in ("type", "loc", "msg") if k in err}
+        reason = (err.get("ctx") or {}).get("error")
+        if err.get("type") == "json_invalid" and isinstance(reason, str):
+            item["msg"] = f"{item.get('msg')}: {reason}"  # what is wrong, e.g. "no low surrogate in string"
         value = err.get("input")
         if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
             value = str(value)  # JSON encoders refuse integers past 64 bits; the client still sees it

@@ -10,13 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.deps import AdminUser, SessionDep
 from backend.errors import BadRequest, ValidationFailed, field_error
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.services.importer import api as importer
 from backend.services.importer.cells import json_loads
 from backend.services.importer.export import filename, stream_export
 from backend.services.registry import get_spec
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=JsonRoute)
 
 _IMPORT_DOC: dict[str, Any] = {
     "requestBody": {

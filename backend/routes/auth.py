@@ -8,13 +8,14 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.deps import CurrentUser, OwnRecord, SessionDep, client_ip
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import ChangePasswordIn, ResetPasswordIn, TokenOut, UserOut
 from backend.services import auth as auth_service
 from backend.services.users import get_user, update_profile, user_record
 
-public = APIRouter(prefix="/api/auth", tags=["auth"])
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+public = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonRoute)
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonRoute)
 
 
 @public.post("/login", response_model=TokenOut, operation_id="auth_login")

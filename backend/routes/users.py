@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Response
 
 from backend.deps import AdminUser, SessionDep, require_admin
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import ResetLinkOut, UserCreateIn, UserOut
 from backend.services import users as user_service
 from backend.services.auth import issue_reset
 
-router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[Depends(require_admin)], route_class=JsonRoute)
 UserId = Annotated[str, Path(max_length=64)]
 
 

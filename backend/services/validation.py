@@ -84,10 +84,11 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
 
 
 def _too_big(value: Any) -> bool:
-    """A number no client can read back: past 64 bits as an integer, or a float PostgreSQL's JSONB would
-    return as a 300-digit integer (1e300 is stored as an exact numeric)."""
+    """A number no client can read back: past 64 bits as an integer, a float PostgreSQL's JSONB would
+    return as a 300-digit integer (1e300 is stored as an exact numeric), or NaN/infinity (stored as the
+    bare word `NaN`, which SQLite's JSON functions then refuse in every query of the collection)."""
     if isinstance(value, float):
-        return abs(value) >= 2**63
+        return not math.isfinite(value) or abs(value) >= 2**63
     if isinstance(value, dict):
         return any(_too_big(v) for v in value.values())
     if isinstance(value, list):

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Body, Request, Response
 
 from backend.deps import AdminUser, CurrentUser, OwnRecord, SessionDep, client_ip
 from backend.errors import BadRequest, Forbidden, NotFound
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.services import auth as auth_service
 from backend.services import users as user_service
 from backend.services.query.params import parse_q
 
-public = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"])
-router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"])
+public = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"], route_class=JsonRoute)
+router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"], route_class=JsonRoute)
 AnyBody = Annotated[Any, Body()]
 
 

@@ -27,6 +27,7 @@ _ESCAPED = re.compile(r"^'+[=+\-@]")
 _INT = re.compile(r"^[+-]?\d{1,19}(\.0*)?$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
 INT_RANGE = (-(2**63), 2**63 - 1)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class CellError(ValueError):
@@ -138,6 +139,8 @@ def check_storable(value: Any, depth: int = 0) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise CellError("contains a NUL character (U+0000), which the database cannot store")
+        if _SURROGATE.search(value):  # from a JSON `\ud800` escape: not a character, no database stores it
+            raise CellError("contains a lone UTF-16 surrogate (not a character), which the database cannot store")
     elif isinstance(value, list):
         for item in value:
             check_storable(item, depth + 1)

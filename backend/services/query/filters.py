@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, not_, or_, true
 
 from backend.errors import BadRequest
-from backend.services.query.targets import Cond, Target, json_subfield
+from backend.services.query.targets import INT64, Cond, Target, json_subfield
 
 MAX_DEPTH = 8
 MAX_NODES = 2000
@@ -46,6 +46,11 @@ class QueryCompiler:
             raise BadRequest(f"q is too large (more than {MAX_NODES} conditions)")
 
     def compile(self, query: Any, depth: int = 1) -> Cond:
+        if depth == 1:  # every caller's query: `q`, deleteMany's and updateMany's bodies, audiences...
+            try:
+                query = _within_64_bits(query)
+            except RecursionError:
+                raise BadRequest(f"q is nested deeper than {MAX_DEPTH} levels") from None
         self._count(depth)
         if not isinstance(query, dict):
             raise BadRequest('q must be a JSON object such as {"status": "active"}')
@@ -185,6 +190,18 @@ def _costly(parsed: Any, inside_repeat: bool = False) -> str | None:
             if problem:
                 return problem
     return None
+
+
+def _within_64_bits(value: Any) -> Any:
+    """orjson reads integers up to 2**64 - 1 exactly; a database compares at most 64-bit signed ones (SQLite's
+    driver refused more with an OverflowError, a 500). Larger ones are compared as the numbers they are."""
+    if isinstance(value, dict):
+        return {k: _within_64_bits(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_within_64_bits(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return float(value)
+    return value
 
 
 def _regex(name: str, pattern: Any, options: Any) -> tuple[str, str | None]:
