@@ -71,6 +71,7 @@ async def import_file(app_id: AppId, entity: EntityName, request: Request, user:
 
     A broken file or any refused row answers `status: "error"` and imports nothing. An admin's file
     keeps ids and built-ins (upsert by id); anyone else's rows become new records, as with bulkCreate.
+    At most 5,000 rows and 10 MiB (413, nothing written); admins import bigger files with /api/admin/import.
     """
     spec_for(app_id, entity)
     answer = await import_entities_upload(
