@@ -10,11 +10,19 @@ if [ "$#" -gt 0 ]; then
   exec "$@"
 fi
 
+# The client address (the per-address sign-in limit, logs) comes from X-Forwarded-For only when
+# FORWARDED_ALLOW_IPS names the reverse proxy in front (its address or network). Unset, the header is
+# ignored: otherwise anyone reaching the port could rotate it to dodge the limit, or lock out an address
+# of their choosing. (uvicorn trusts loopback by default, hence the explicit --no-proxy-headers.)
+if [ -n "${FORWARDED_ALLOW_IPS:-}" ]; then
+  proxy=(--proxy-headers --forwarded-allow-ips="$FORWARDED_ALLOW_IPS")
+else
+  proxy=(--no-proxy-headers)
+fi
+
 # exec: uvicorn becomes the process Docker signals, so `docker stop` drains requests (20 s) instead
-# of killing them. --proxy-headers: the client address (login throttling, logs) comes from the
-# reverse proxy's X-Forwarded-For; narrow FORWARDED_ALLOW_IPS to the proxy's address when the
-# container's port is reachable by anyone else.
-exec uvicorn backend.main:app --host 0.0.0.0 --port 8000 \
+# of killing them.
+exec uvicorn backend.main:app --host 0.0.0.0 --port "${PORT:-8000}" \
   --workers "${WEB_CONCURRENCY:-2}" \
-  --proxy-headers --forwarded-allow-ips="${FORWARDED_ALLOW_IPS:-*}" \
+  "${proxy[@]}" \
   --timeout-graceful-shutdown 20
