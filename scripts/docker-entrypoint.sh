@@ -4,7 +4,18 @@
 # server after the migration, e.g. `python scripts/worker.py`.
 set -euo pipefail
 
-python scripts/migrate.py
+status=0
+python scripts/migrate.py || status=$?
+if [ "$status" -eq 78 ]; then
+  # The settings are wrong (migrate.py listed every problem above). Starting again cannot fix that, so
+  # do not exit: compose's `restart: unless-stopped` would run this again and again, burying the message
+  # in the log. Wait instead (the container shows as unhealthy) until .env is fixed and `docker compose
+  # up -d` recreates the container.
+  echo "Waiting for the settings to be fixed in .env; then run: docker compose up -d" >&2
+  exec sleep infinity
+elif [ "$status" -ne 0 ]; then
+  exit "$status"  # 69: the database did not answer — worth another try, which compose makes
+fi
 
 if [ "$#" -gt 0 ]; then
   exec "$@"
