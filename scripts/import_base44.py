@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.config import get_settings, settings_or_exit
 from backend.database import get_engine, get_sessionmaker
 from backend.services.importer import console, rehost
 from backend.services.importer.remote import ApiClient, EntityMissing
+from backend.services.importer.report import EntityReport
 from backend.services.importer.run import ImportRun
 from backend.services.importer.sources import CsvSource, JsonSource, Row
 from backend.services.importer.users import import_users, read_users
@@ -170,6 +173,39 @@ def run_rehost(dry_run: bool, bar: console.ProgressBar) -> tuple[dict[str, Any],
     return vars(result), result.ok
 
 
+def _writable(folder: Path) -> bool:
+    try:
+        tempfile.NamedTemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+def report_target(path: Path) -> Path:
+    """Where `--report` is written: as given when absolute or when the current folder is writable; a relative
+    path in a read-only folder — the container's /app — goes under the data folder (/app/data) instead.
+    Checked before anything is imported, so a long import never ends in a report it cannot write."""
+    data = Path(get_settings().upload_dir).parent
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, data / path]
+    for candidate in candidates:
+        if _writable(candidate.parent):
+            return candidate
+    raise SystemExit(
+        f"error: cannot write the report to {candidates[-1]} (the folder is missing or not writable). "
+        f"Give a file in a writable folder, e.g. --report {data / 'report.json'}; in Docker, copy it out "
+        f"afterwards with: docker compose cp backend:{data / 'report.json'} ."
+    )
+
+
+def dry_run_summary(reports: list[EntityReport]) -> str:
+    """The last line of a dry run: what it checked, and that it wrote nothing."""
+    total = {name: sum(getattr(r, name) for r in reports) for name in ("read", "created", "updated", "rejected")}
+    return (
+        f"Dry run: nothing was written. {len(reports)} entities checked, {total['read']:,} rows read: "
+        f"{total['created']:,} would be created, {total['updated']:,} updated, {total['rejected']:,} rejected."
+    )
+
+
 def import_sources(sources: list[Source], options: ImportOptions, bar: console.ProgressBar) -> ImportRun:
     run = ImportRun(get_sessionmaker(), options)
     for entity, label, rows, fraction in sources:
@@ -185,6 +221,8 @@ def import_sources(sources: list[Source], options: ImportOptions, bar: console.P
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    settings_or_exit()
+    report_file = report_target(args.report) if args.report else None
     problem = check_database()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -220,9 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         full["files"], files_ok = run_rehost(args.dry_run, bar)
         ok = ok and files_ok
     full["entities"], full["notes"] = [r.as_dict() for r in reports], notes
-    if args.report:
-        args.report.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        print(f"\nFull report: {args.report}")
+    if report_file is not None:
+        report_file.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        print(f"\nFull report: {report_file}")
+    if args.dry_run:
+        print("\n" + dry_run_summary(reports) + ("" if ok else " Some things need a look (see above); exit code 1."))
+        return 0 if ok else 1
     print("\nEverything was imported." if ok else "\nSome things need a look (see above); exit code 1.")
     return 0 if ok else 1
 
