@@ -147,12 +147,18 @@ def login(session: Session, email: Any, password: Any, ip: str) -> dict[str, Any
     return {"access_token": token, "token_type": "bearer", "expires_in": lifetime, "user": user_record(user)}
 
 
+def clear_failures(session: Session, email: str) -> None:
+    """Forget the email's failed sign-ins (an admin just set its password: they may sign in at once)."""
+    session.execute(delete(LoginFailure).where(LoginFailure.email == email.strip().lower()))
+
+
 def logout(session: Session, auth: AuthUser) -> None:
     session.merge(RevokedToken(jti=auth.claims.jti, expires_at=auth.claims.exp))
     session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
 
 
-def _set_password(session: Session, user: User, new_password: str) -> None:
+def set_password(session: Session, user: User, new_password: str) -> None:
+    """Set a new password (the rules apply); every token issued before stops working."""
     user.password_hash = hash_password(check_password_rules(new_password, "new_password"))
     user.token_version += 1
     user.updated_date = utcnow()
@@ -163,7 +169,7 @@ def change_password(session: Session, auth: AuthUser, current: Any, new: Any) ->
     user = session.get(User, auth.id)
     if user is None or not isinstance(current, str) or not verify_password(current, user.password_hash):
         raise BadRequest("The current password is not correct")
-    _set_password(session, user, new)
+    set_password(session, user, new)
 
 
 def issue_reset(session: Session, user: User, purpose: str = "reset") -> dict[str, Any]:
@@ -214,6 +220,6 @@ def redeem_reset(session: Session, token: Any, new_password: Any) -> User:
     user = session.get(User, claimed.user_id)
     if user is None:
         raise BadRequest("This reset link is not valid")
-    _set_password(session, user, new_password)
+    set_password(session, user, new_password)
     user.is_verified = True
     return user
