@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from typing import Any
 
 from backend.errors import ValidationFailed, field_error
@@ -26,13 +28,39 @@ MAX_DEPTH = 32
 IGNORED = set(BUILTIN_KINDS) | INTERNAL
 
 
+# Declared dates are stored as the text sent and compared as text, so only one spelling may get in: a
+# spreadsheet's 45658 or 05/03/2025 (which day?) would sort and filter wrongly for ever after.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
+_DATE_FORMS = {
+    "date": "expected a date as YYYY-MM-DD, a real calendar day (e.g. 2025-03-05)",
+    "datetime": "expected a date and time as YYYY-MM-DDTHH:MM, optionally with :SS, a fraction and Z or an offset "
+    "such as +02:00 (e.g. 2025-03-05T14:30), or a date as YYYY-MM-DD",
+}
+
+
+def _calendar(kind: str, value: str) -> bool:
+    """`value` is the kind's one accepted ISO-8601 form and names a real day (and time)."""
+    if not (_DATE if kind == "date" else _DATETIME).fullmatch(value):
+        return False
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:  # 2025-02-30, 25:00, +24:00
+        return False
+    return True
+
+
 def _check(kind: str, value: Any) -> tuple[Any, str | None]:
     """The stored value, or an error message."""
     if value == "" and kind != "str":
         return None, None
     if value is None:
         return None, None
-    if kind in ("str", "date", "datetime", "ref"):
+    if kind in ("date", "datetime"):
+        if not isinstance(value, str):
+            return None, "expected text"
+        return (value, None) if _calendar(kind, value) else (None, _DATE_FORMS[kind])
+    if kind in ("str", "ref"):
         if not isinstance(value, str):
             return None, "expected text"
         if len(value) > MAX_TEXT:
