@@ -32,8 +32,9 @@ else
 fi
 
 # exec: uvicorn becomes the process Docker signals, so `docker stop` drains requests (20 s) instead
-# of killing them.
-exec uvicorn backend.main:app --host 0.0.0.0 --port "${PORT:-8000}" \
+# of killing them. The port is 8000 (the compose mapping and the health check use it); UVICORN_PORT, uvicorn's
+# own variable, moves it only where this script runs outside the image (the tests do).
+exec uvicorn backend.main:app --host 0.0.0.0 --port "${UVICORN_PORT:-8000}" \
   --workers "${WEB_CONCURRENCY:-2}" \
   "${proxy[@]}" \
   --timeout-graceful-shutdown 20

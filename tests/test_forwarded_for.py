@@ -33,7 +33,7 @@ ROTATING = ["203.0.113.1", "203.0.113.2", "198.51.100.7", "192.0.2.99"]
 @contextmanager
 def entrypoint(extra_env: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", **extra_env}
+    env = {**os.environ, "UVICORN_PORT": str(port), "WEB_CONCURRENCY": "1", **extra_env}
     if "FORWARDED_ALLOW_IPS" not in extra_env:
         env.pop("FORWARDED_ALLOW_IPS", None)  # the container's default: not set
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python`, `uvicorn`
