@@ -163,7 +163,7 @@ def run_auth(work: Callable[[Connection], T]) -> T:
 def long_statements(db: Session | Connection) -> None:
     """Give the current transaction DB_BULK_STATEMENT_TIMEOUT_MS instead of the everyday statement timeout.
 
-    For bulk work an admin starts on purpose (imports, exports, full matching runs), whose single
+    For bulk work an admin starts on purpose (imports and exports), whose single
     statements can legitimately take longer on a large office. `SET LOCAL` ends with the transaction, so
     the pooled connection goes back with the everyday limit. A no-op on SQLite.
     """

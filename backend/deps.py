@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from backend.concurrency import in_auth_thread
@@ -35,19 +34,10 @@ async def get_current_user(request: Request, token: Annotated[str | None, Depend
     return user
 
 
-async def get_own_record(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> dict[str, Any]:
-    """`/me`: the session check and the user's record in one hop on the auth threads and connection — the
-    one request every page makes first, so it never waits for a database worker thread or the write pool."""
-    if not token:
-        raise Unauthorized("Not authenticated: send `Authorization: Bearer <token>`")
-
-    def work(conn: Connection) -> tuple[AuthUser, dict[str, Any]]:
-        user = authenticate(conn, token)
-        return user, own_record(conn, user.id)
-
-    user, record = await in_auth_thread(lambda: run_auth(work))
-    request.state.user = user
-    return record
+async def get_own_record(user: Annotated[AuthUser, Depends(get_current_user)]) -> dict[str, Any]:
+    """`/me`: the signed-in user's record, read on the auth threads and pool like the session check before
+    it — the request every page makes first never waits for a database worker thread or the write pool."""
+    return await in_auth_thread(lambda: run_auth(lambda conn: own_record(conn, user.id)))
 
 
 async def require_admin(user: Annotated[AuthUser, Depends(get_current_user)]) -> AuthUser:
