@@ -1,5 +1,9 @@
 # The backend as one image: `docker compose up -d` (see docker-compose.yml and the README).
-FROM python:3.11-slim
+# An exact Python release on an exact Debian release, so a rebuild months later runs what was tested. To
+# upgrade, change the tag on purpose (https://hub.docker.com/_/python lists them) and run the tests; to
+# pin even the build of that tag, append its digest: FROM python:3.11.13-slim-bookworm@sha256:<digest>
+# (`docker buildx imagetools inspect python:3.11.13-slim-bookworm` prints it).
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 0.0.0.0
+# Only this computer by default: `make run` serves the development admin (admin@test.com / test123).
+# `make run HOST=0.0.0.0` lets the rest of the network in.
+HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint typecheck migrate-check pytest bench clean sdk-deps frontend-lock

@@ -24,7 +24,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from backend.config import get_settings
-from backend.errors import BadRequest, ServiceUnavailable
+from backend.errors import BadRequest, QueryTooSlow, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +97,10 @@ async def open_pool() -> None:
         timeout=settings.db_pool_timeout,  # to connect
         command_timeout=60,  # a read that hangs (a half-open connection) ends as a 503, not a stuck request
         max_inactive_connection_lifetime=300,
-        server_settings={"application_name": "crm-backend-reads"},
+        server_settings={
+            "application_name": "crm-backend-reads",
+            "statement_timeout": str(max(0, settings.db_statement_timeout_ms)),
+        },
         init=_init_connection,
         reset=_nothing_to_reset,
     )
@@ -157,6 +160,8 @@ async def run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
                 return await work(conn)
             finally:
                 await reads.pool.release(conn)
+        except asyncpg.QueryCanceledError as exc:  # DB_STATEMENT_TIMEOUT_MS: the statement was stopped
+            raise QueryTooSlow.now() from exc
         except asyncpg.DataError as exc:  # a value the database refused: the client's to fix
             log.info("database refused a value: %s", str(exc)[:300])
             raise BadRequest("The database refused a value in this request") from exc

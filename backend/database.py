@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy import JSON, MetaData, create_engine, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -25,6 +25,10 @@ NAMING_CONVENTION = {
 }
 
 T = TypeVar("T")
+# How the app's connections show up in pg_stat_activity (the fast lane's asyncpg pool: crm-backend-reads).
+APPLICATION_NAME = "crm-backend"
+# Threads (and connections) that serve the per-request session check only (backend/deps.py).
+AUTH_CONNECTIONS = 2
 
 # JSON everywhere, JSONB on PostgreSQL (indexable, compact, comparable).
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -43,8 +47,13 @@ def _sqlite_regexp(pattern: str, value: Any) -> bool:
     return re.search(pattern, str(value), flags) is not None
 
 
-def make_engine(url: str, **overrides: Any) -> Engine:
-    """Build an engine: SQLite in WAL mode with foreign keys on; PostgreSQL pooled with pre-ping."""
+def make_engine(url: str, *, statement_timeout_ms: int | None = None, **overrides: Any) -> Engine:
+    """Build an engine: SQLite in WAL mode with foreign keys on; PostgreSQL pooled with pre-ping.
+
+    Every PostgreSQL connection starts with `statement_timeout` (DB_STATEMENT_TIMEOUT_MS unless given;
+    0 = none): a statement that runs on — a costly filter, a wait on a lock — is stopped by the server
+    instead of holding a connection (and a worker thread) for minutes after its client has gone.
+    """
     settings = get_settings()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -62,7 +71,14 @@ def make_engine(url: str, **overrides: Any) -> Engine:
             cur.close()
 
         return engine
+    timeout = settings.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    connect_args = {
+        "options": f"-c statement_timeout={max(0, int(timeout))}",
+        "application_name": APPLICATION_NAME,
+        **overrides.pop("connect_args", {}),
+    }
     options: dict[str, Any] = {
+        "connect_args": connect_args,
         "pool_pre_ping": True,
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
@@ -70,7 +86,7 @@ def make_engine(url: str, **overrides: Any) -> Engine:
         "pool_recycle": 1800,
     }
     if "poolclass" in overrides:  # NullPool and friends take no sizing arguments
-        options = {"pool_pre_ping": True}
+        options = {"connect_args": connect_args, "pool_pre_ping": True}
     options.update(overrides)
     return create_engine(url, **options)
 
@@ -101,16 +117,59 @@ def get_read_engine() -> Engine:
     return make_engine(settings.database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
 
 
-def run_read(work: Callable[[Connection], T]) -> T:
-    """Run `work` on a read connection; retry once if the connection turned out to be dead."""
+@lru_cache
+def get_auth_engine() -> Engine:
+    """A small pool of its own for the per-request session check (`backend/deps.py`).
+
+    Reads can hold every connection of the read pool (a costly filter, a table locked by a migration)
+    for up to DB_STATEMENT_TIMEOUT_MS each; the session check behind every other request — `/me`, creates,
+    updates — must not queue behind them. Autocommit without pre-ping, like the read pool (`run_auth`
+    retries once instead). On SQLite, too, a separate set of connections.
+    """
+    settings = get_settings()
+    if settings.is_sqlite:
+        return make_engine(settings.database_url, pool_size=AUTH_CONNECTIONS, max_overflow=0)
+    return make_engine(
+        settings.database_url,
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=False,
+        pool_size=AUTH_CONNECTIONS,
+        max_overflow=0,
+        connect_args={"application_name": f"{APPLICATION_NAME}-auth"},
+    )
+
+
+def _run_on(engine: Callable[[], Engine], work: Callable[[Connection], T]) -> T:
     for attempt in (1, 2):
         try:
-            with get_read_engine().connect() as conn:
+            with engine().connect() as conn:
                 return work(conn)
         except DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     raise AssertionError("unreachable")
+
+
+def run_read(work: Callable[[Connection], T]) -> T:
+    """Run `work` on a read connection; retry once if the connection turned out to be dead."""
+    return _run_on(get_read_engine, work)
+
+
+def run_auth(work: Callable[[Connection], T]) -> T:
+    """Run the session check on the auth pool; retry once if the connection turned out to be dead."""
+    return _run_on(get_auth_engine, work)
+
+
+def long_statements(db: Session | Connection) -> None:
+    """Give the current transaction DB_BULK_STATEMENT_TIMEOUT_MS instead of the everyday statement timeout.
+
+    For bulk work an admin starts on purpose (imports and exports), whose single
+    statements can legitimately take longer on a large office. `SET LOCAL` ends with the transaction, so
+    the pooled connection goes back with the everyday limit. A no-op on SQLite.
+    """
+    if dialect_name(db) != "postgresql":
+        return
+    db.execute(text(f"SET LOCAL statement_timeout = {max(0, int(get_settings().db_bulk_statement_timeout_ms))}"))
 
 
 def dialect_name(db: Session | Connection) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.jsonutil import JSONResponse
@@ -29,6 +30,9 @@ CODES = {
     501: "not_configured",
     503: "service_unavailable",
 }
+
+
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout (or a cancel)
 
 
 class DomainError(Exception):
@@ -78,6 +82,26 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     status, code = 415, "unsupported_media_type"
+
+
+class QueryTooSlow(BadRequest):
+    """PostgreSQL stopped a statement at DB_STATEMENT_TIMEOUT_MS.
+
+    A 400, not a 503: the limit is far above any normal request (list pages take milliseconds), so a
+    statement that reaches it is the request's own cost — a pattern the database cannot answer cheaply —
+    and the same request would be stopped again. A 503 with Retry-After would invite clients and proxies
+    to repeat exactly that costly request. (Reads never wait for other requests' row locks.)
+    """
+
+    @classmethod
+    def now(cls) -> QueryTooSlow:
+        from backend.config import get_settings
+
+        seconds = get_settings().db_statement_timeout_ms / 1000
+        return cls(
+            f"The database stopped this request after {seconds:g} s (DB_STATEMENT_TIMEOUT_MS): it is too costly. "
+            "Narrow it — a simpler filter or pattern, fewer records — and try again."
+        )
 
 
 class ValidationFailed(DomainError):
@@ -130,6 +154,9 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         item = {k: err[k] for k in ("type", "loc", "msg") if k in err}
+        reason = (err.get("ctx") or {}).get("error")
+        if err.get("type") == "json_invalid" and isinstance(reason, str):
+            item["msg"] = f"{item.get('msg')}: {reason}"  # what is wrong, e.g. "no low surrogate in string"
         value = err.get("input")
         if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
             value = str(value)  # JSON encoders refuse integers past 64 bits; the client still sees it
@@ -146,6 +173,15 @@ def response_for(exc: Exception) -> JSONResponse | None:
         if isinstance(exc, ValidationFailed) and isinstance(detail, list):
             detail = _jsonable_errors(detail)
         return error_response(exc.status, exc.message, detail, exc.code, exc.headers)
+    if isinstance(exc, PoolTimeout):
+        # Every pooled connection stayed busy for DB_POOL_TIMEOUT: the server is overloaded, not broken.
+        log.warning("no free database connection within DB_POOL_TIMEOUT: %s", str(exc)[:200])
+        return error_response(
+            503, "The server is busy (no free database connection); try again in a moment", headers={"Retry-After": "2"}
+        )
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == QUERY_CANCELED:
+        log.warning("statement stopped at the statement timeout: %s", str(exc.statement or "")[:300])
+        return response_for(QueryTooSlow.now())
     if isinstance(exc, OperationalError):
         log.warning("database unavailable: %s", str(exc.orig).strip()[:300])
         return error_response(503, "The database is unavailable; try again in a moment", headers={"Retry-After": "5"})
@@ -172,7 +208,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(500, "Internal server error", code="internal_error")
         return response
 
-    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError, ValueError):
+    for kind in (DomainError, OperationalError, DataError, IntegrityError, DBAPIError, PoolTimeout, ValueError):
         app.add_exception_handler(kind, _known)
 
     @app.exception_handler(RequestValidationError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +33,15 @@ def _default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=_default, option=_OPTS)
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTS)
+    except orjson.JSONEncodeError as exc:
+        if "Recursion limit" not in str(exc):
+            raise  # e.g. an integer past 64 bits: callers turn that into a 422
+        # orjson stops at 254 levels. Writes refuse anything deeper than 32 (validation.MAX_DEPTH), but a
+        # value stored before that rule must not make every read of its collection fail: the standard
+        # library's encoder goes as deep as the interpreter's recursion limit.
+        return json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 loads = orjson.loads

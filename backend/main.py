@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__, asyncdb
-from backend.config import get_settings
+from backend.config import get_settings, settings_or_exit
 from backend.errors import install_error_handlers
 from backend.fastlane import FastLane
 from backend.jsonutil import JSONResponse
@@ -59,7 +59,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(*, fast_lane: bool = True) -> FastAPI:
-    settings = get_settings()
+    settings = settings_or_exit()  # every settings problem in plain words, and exit 78 — not a traceback
     configure_logging(settings.log_level, settings.log_format)
     docs = settings.docs_enabled
     app = FastAPI(

@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_url(), poolclass=NullPool)
+    engine = make_engine(_url(), poolclass=NullPool, statement_timeout_ms=0)  # an index build may take long
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -74,10 +74,11 @@ def _prepare(reset: bool) -> None:
 
     from backend.database import get_sessionmaker
     from backend.models import MarketingLead, MarketingLog, WhatsAppBatch, WhatsAppOptOut, WhatsAppPacer
+    from backend.models.whatsapp import WhatsAppOutbox
 
     with get_sessionmaker()() as session, session.begin():
         if reset:
-            for model in (MarketingLog, MarketingLead, WhatsAppBatch, WhatsAppOptOut, WhatsAppPacer):
+            for model in (MarketingLog, MarketingLead, WhatsAppBatch, WhatsAppOptOut, WhatsAppPacer, WhatsAppOutbox):
                 session.execute(delete(model))
         elif session.scalar(select(func.count()).select_from(MarketingLog)):
             sys.exit("marketing_logs is not empty: use a scratch database (and --reset)")

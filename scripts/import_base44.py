@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.config import get_settings, settings_or_exit
 from backend.database import get_engine, get_sessionmaker
 from backend.services.importer import console, rehost
 from backend.services.importer.plan import Plan, PlanError, api_plan, folder_plan
@@ -110,6 +112,30 @@ def run_rehost(dry_run: bool, bar: console.ProgressBar) -> tuple[dict[str, Any],
     return vars(result), result.ok
 
 
+def _writable(folder: Path) -> bool:
+    try:
+        tempfile.NamedTemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+def report_target(path: Path) -> Path:
+    """Where `--report` is written: as given when absolute or when the current folder is writable; a relative
+    path in a read-only folder — the container's /app — goes under the data folder (/app/data) instead.
+    Checked before anything is imported, so a long import never ends in a report it cannot write."""
+    data = Path(get_settings().upload_dir).parent
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, data / path]
+    for candidate in candidates:
+        if _writable(candidate.parent):
+            return candidate
+    raise SystemExit(
+        f"error: cannot write the report to {candidates[-1]} (the folder is missing or not writable). "
+        f"Give a file in a writable folder, e.g. --report {data / 'report.json'}; in Docker, copy it out "
+        f"afterwards with: docker compose cp backend:{data / 'report.json'} ."
+    )
+
+
 def import_sources(plan: Plan, options: ImportOptions, bar: console.ProgressBar) -> ImportRun:
     run = ImportRun(get_sessionmaker(), options, {name: decl for name, (decl, _) in plan.schemas.items()})
     run.store_schemas({name: source for name, (_, source) in plan.schemas.items()})
@@ -140,7 +166,12 @@ def summary(reports: list[EntityReport], plan: Plan, dry_run: bool) -> str:
     missing = len(plan.not_found)
     problems = sum(1 for r in reports if not r.ok)
     if dry_run:
-        return f"Dry run: nothing was written. {done} entities checked, {missing} not found, {problems} with problems."
+        total = {name: sum(getattr(r, name) for r in reports) for name in ("read", "created", "updated", "rejected")}
+        return (
+            f"Dry run: nothing was written. {done} entities checked, {total['read']:,} rows read: "
+            f"{total['created']:,} would be created, {total['updated']:,} updated, {total['rejected']:,} rejected; "
+            f"{missing} not found, {problems} with problems."
+        )
     text = f"{done} entities imported, {missing} not found"
     if problems:
         text += f", {problems} with rejected rows or refused files"
@@ -149,6 +180,8 @@ def summary(reports: list[EntityReport], plan: Plan, dry_run: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    settings_or_exit()
+    report_file = report_target(args.report) if args.report else None
     problem = check_database()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -186,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         ok = ok and files_ok
     full["entities"], full["notes"] = [r.as_dict() for r in reports], plan.notes
     full["not_found"], full["schemas"] = plan.not_found, {n: src for n, (_, src) in plan.schemas.items()}
-    if args.report:
-        args.report.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        print(f"\nFull report: {args.report}")
+    if report_file is not None:
+        report_file.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        print(f"\nFull report: {report_file}")
     if plan.sources or plan.not_found or args.source is not None or args.from_api:
         print("\n" + summary(reports, plan, args.dry_run))
     return 0 if ok else 1

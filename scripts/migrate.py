@@ -18,13 +18,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text
 
-from backend.config import get_settings
+from backend.config import EXIT_DATABASE, get_settings, settings_or_exit
 from backend.database import get_engine, get_sessionmaker
 from backend.models.user import User
-from backend.services.users import create_user
+from backend.services.users import create_user, find_by_email
 
 
 def wait_for_database(timeout: float) -> None:
+    """Until the database answers; else a plain message and exit EXIT_DATABASE (the settings were checked
+    before, so what fails here is the database, not a setting)."""
     deadline = time.monotonic() + timeout
     last_error = ""
     while time.monotonic() < deadline:
@@ -35,10 +37,12 @@ def wait_for_database(timeout: float) -> None:
         except Exception as exc:  # keep trying until the deadline; report the last reason
             last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             time.sleep(1)
-    sys.exit(
+    print(
         f"The database did not answer within {timeout:.0f} s (DATABASE_URL={_safe_url()}).\n"
-        f"Last error: {last_error}\nIs it running, and are host, port, user and password right?"
+        f"Last error: {last_error}\nIs it running, and are host, port, user and password right?",
+        file=sys.stderr,
     )
+    sys.exit(EXIT_DATABASE)
 
 
 def _safe_url() -> str:
@@ -57,6 +61,13 @@ def ensure_admin() -> None:
         if session.scalar(select(User.id).where(User.role == "admin").limit(1)):
             print("An admin already exists; leaving users as they are.")
             return
+        if find_by_email(session, settings.admin_email) is not None:
+            print(
+                f"There is no admin, and {settings.admin_email} (ADMIN_EMAIL) is an ordinary user. Make them an "
+                f"admin with: python scripts/admin.py promote {settings.admin_email}",
+                file=sys.stderr,
+            )
+            sys.exit(1)
         create_user(
             session,
             {
@@ -80,6 +91,7 @@ def main() -> None:
     parser.add_argument("--demo", action="store_true", help="load the demo office into an empty database")
     parser.add_argument("--wait", type=float, default=60, help="seconds to wait for the database (default 60)")
     args = parser.parse_args()
+    settings_or_exit()  # every settings problem at once, before waiting for the database
     wait_for_database(args.wait)
     upgrade()
     ensure_admin()

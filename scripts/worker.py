@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text
 
-from backend.config import get_settings
+from backend.config import EXIT_DATABASE, settings_or_exit
 from backend.database import get_engine
 from backend.logs import configure_logging
 from backend.services import outbox
@@ -46,7 +46,9 @@ def wait_for_database(timeout: float) -> None:
             return
         except Exception as exc:  # keep trying until the deadline
             if time.monotonic() > deadline:
-                sys.exit(f"The database did not answer within {timeout:.0f} s: {str(exc).splitlines()[0]}")
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                print(f"The database did not answer within {timeout:.0f} s: {reason}", file=sys.stderr)
+                sys.exit(EXIT_DATABASE)
             time.sleep(1)
 
 
@@ -63,7 +65,7 @@ def main() -> None:
     )
     parser.add_argument("--wait-db", type=float, default=60.0, help="seconds to wait for the database at start")
     args = parser.parse_args()
-    settings = get_settings()
+    settings = settings_or_exit()  # every settings problem at once, before waiting for the database
     configure_logging(settings.log_level, settings.log_format)
     wait_for_database(args.wait_db)
     register_hooks()  # the after-write work this process drains from the outbox

@@ -81,13 +81,18 @@ def url(spec: EntitySpec, suffix: str = "") -> str:
     return f"/api/{spec.collection}{suffix}"
 
 
+def writable(spec: EntitySpec) -> dict[str, Any]:
+    """The declared fields a client may set (`readOnly` ones are the server's: ignored when sent)."""
+    return {name: f for name, f in spec.fields.items() if not f.read_only}
+
+
 def required(spec: EntitySpec) -> dict[str, Any]:
-    return {name: f"חובה {name}" for name, f in spec.fields.items() if f.required}
+    return {name: f"חובה {name}" for name, f in writable(spec).items() if f.required}
 
 
 def full(spec: EntitySpec, values: dict[str, Any] = GOOD) -> dict[str, Any]:
     """Every declared field set; refs are fresh ids so unique pairs (Match) never collide."""
-    return {name: next_ref() if f.kind == "ref" else values[f.kind] for name, f in spec.fields.items()}
+    return {name: next_ref() if f.kind == "ref" else values[f.kind] for name, f in writable(spec).items()}
 
 
 def next_ref() -> str:
@@ -95,7 +100,7 @@ def next_ref() -> str:
 
 
 def optional_fields(spec: EntitySpec) -> list[str]:
-    return [name for name, f in spec.fields.items() if not f.required]
+    return [name for name, f in writable(spec).items() if not f.required]
 
 
 def rows(spec: EntitySpec) -> list[dict[str, Any]]:
@@ -294,7 +299,7 @@ def test_builtins_sent_on_create_and_update_are_ignored(client: Any, spec: Entit
 
 
 def test_empty_string_is_null_for_non_text_fields(client: Any, spec: EntitySpec, agent: dict[str, Any]) -> None:
-    body = {name: "" for name, f in spec.fields.items() if not f.required}
+    body = {name: "" for name, f in writable(spec).items() if not f.required}
     record = create(client, spec, agent, body).json()
     stored = row(spec, record["id"])
     assert stored is not None
@@ -331,7 +336,7 @@ def test_undeclared_fields_round_trip_and_merge(client: Any, spec: EntitySpec, a
 
 
 def test_values_keep_their_stored_type(client: Any, spec: EntitySpec, agent: dict[str, Any]) -> None:
-    text_field = next(name for name, f in spec.fields.items() if f.kind in ("str", "ref") and not f.required)
+    text_field = next(name for name, f in writable(spec).items() if f.kind in ("str", "ref") and not f.required)
     record = create(client, spec, agent, {text_field: "3", "extra_number": 3, "extra_text": "3"}).json()
     for shown in (
         record,
@@ -360,7 +365,7 @@ def test_hebrew_is_unescaped_in_the_raw_bytes(client: Any, spec: EntitySpec, age
 
 
 def test_required_fields_are_enforced(client: Any, spec: EntitySpec, agent: dict[str, Any]) -> None:
-    needed = [name for name, f in spec.fields.items() if f.required]
+    needed = [name for name, f in writable(spec).items() if f.required]
     if not needed:
         record = create(client, spec, agent, {}).json()  # nothing required: an empty record is fine
         assert row(spec, record["id"]) is not None
@@ -381,7 +386,7 @@ def test_required_fields_are_enforced(client: Any, spec: EntitySpec, agent: dict
 def test_wrong_types_are_422_naming_the_field(client: Any, spec: EntitySpec, agent: dict[str, Any]) -> None:
     record = create(client, spec, agent, full(spec)).json()
     before = rows(spec)
-    for name, declared in spec.fields.items():
+    for name, declared in writable(spec).items():
         bad = {name: WRONG[declared.kind]}
         response = client.post(url(spec), json={**required(spec), **bad}, headers=agent["headers"])
         assert_error(response, 422, "validation_error")

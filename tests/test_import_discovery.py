@@ -93,7 +93,10 @@ def test_a_dry_run_says_it_wrote_nothing(tmp_path: Path, capsys: Any) -> None:
     code, out = run_script(str(folder), "--dry-run", capsys=capsys)
     assert code == 1, out  # the dry run still applies the schema: "x" is not a whole number
     assert "days: expected a whole number" in out
-    assert out.rstrip().endswith("Dry run: nothing was written. 1 entities checked, 0 not found, 1 with problems.")
+    assert out.rstrip().endswith(
+        "Dry run: nothing was written. 1 entities checked, 2 rows read: 1 would be created, 0 updated, 1 rejected; "
+        "0 not found, 1 with problems."
+    )
     assert stored("Workshop") == {} and _schemas_stored() == 0
 
 

@@ -160,10 +160,11 @@ def test_sixth_failure_is_429_even_with_the_right_password(client: Any) -> None:
     assert failures("dana@example.com") == 5  # refused attempts are not counted again
 
 
-def test_disabled_user_is_told_so(client: Any) -> None:
+def test_disabled_user_gets_the_answer_of_a_wrong_password(client: Any) -> None:
+    # "disabled" only for the right password would tell whoever tries passwords that they found it
     make_user("gone@example.com", password=PASSWORD, disabled=True)
-    html = assert_page(sign_in(client, "gone@example.com", PASSWORD, lang="en"), 403)
-    assert alert_text(html) == "This account is disabled. Ask an administrator."
+    html = assert_page(sign_in(client, "gone@example.com", PASSWORD, lang="en"), 401)
+    assert alert_text(html) == "Incorrect email or password."
 
 
 @pytest.mark.parametrize("target", HOSTILE_TARGETS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.database import Base, JsonType
@@ -59,6 +59,26 @@ class WhatsAppOptOut(Base):
     phone_e164: Mapped[str] = mapped_column(String(32), primary_key=True)
     reason: Mapped[str] = mapped_column(String(32), nullable=False)
     detail: Mapped[str | None] = mapped_column(Text)
+    created_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class WhatsAppOutbox(Base):
+    """The sender's own record of every message the server queued (send-bulk), kept apart from MarketingLog.
+
+    MarketingLog rows are entity records: whatever a client can write there, the sender only ever sends a
+    row that has an armed entry here, to the phone and with the content fingerprinted when it was queued.
+    Claiming disarms it; only the server re-arms it (a retry). So a forged row, a row pointed at another
+    phone or text, or a sent row put back in the queue is never sent, and batch counts come from here.
+    """
+
+    __tablename__ = "whatsapp_outbox"
+
+    log_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    phone_e164: Mapped[str] = mapped_column(String(32), nullable=False)
+    # sha256 of what was queued (phone, text, template); NULL for messages queued before this table existed
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    armed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_date: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
 

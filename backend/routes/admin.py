@@ -10,13 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.deps import AdminUser, SessionDep
 from backend.errors import BadRequest, ValidationFailed, field_error
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.services.importer import api as importer
 from backend.services.importer.cells import json_loads
-from backend.services.importer.export import filename, stream_export
+from backend.services.importer.export import exportable, filename, stream_export
 from backend.services.registry import get_spec
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], route_class=JsonRoute)
 
 _IMPORT_DOC: dict[str, Any] = {
     "requestBody": {
@@ -78,7 +79,7 @@ def export_entity(
 ) -> StreamingResponse:
     """Admin: every record of `entity`, streamed, as `<Entity>.json` or `<Entity>_export.csv` — the files the
     import reads back unchanged. CSV values starting with `=`, `+`, `-` or `@` carry a leading `'`."""
-    spec = get_spec(entity)
+    spec = exportable(entity)  # 404 for a name nothing is stored under (a misspelling), not an empty file
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     return StreamingResponse(
         stream_export(spec, fmt, deleted=deleted),

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from backend.deps import CurrentUser, SessionDep, client_ip
+from backend.deps import CurrentUser, OwnRecord, SessionDep, client_ip
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import ChangePasswordIn, ResetPasswordIn, TokenOut, UserOut
 from backend.services import auth as auth_service
 from backend.services.users import get_user, update_profile, user_record
 
-public = APIRouter(prefix="/api/auth", tags=["auth"])
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+public = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonRoute)
+router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonRoute)
 
 
 @public.post("/login", response_model=TokenOut, operation_id="auth_login")
@@ -31,9 +32,9 @@ def reset_password(body: ResetPasswordIn, session: SessionDep) -> Response:
 
 
 @router.get("/me", response_model=UserOut, operation_id="auth_me")
-def me(user: CurrentUser, session: SessionDep) -> Response:
+async def me(record: OwnRecord) -> Response:
     """The signed-in user."""
-    return JSONResponse(user_record(get_user(session, user.id)))
+    return JSONResponse(record)
 
 
 @router.put("/me", response_model=UserOut, operation_id="auth_update_me")

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from backend.deps import SessionDep
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.matching import GenerateMatchesIn, GenerateMatchesOut
 from backend.services.matching import generate_matches
 
-router = APIRouter(prefix="/api/automation", tags=["automation"])
+router = APIRouter(prefix="/api/automation", tags=["automation"], route_class=JsonRoute)
 
 
 @router.post("/generate-matches", response_model=GenerateMatchesOut, operation_id="automation_generate_matches")

@@ -10,6 +10,7 @@ from backend.concurrency import in_thread
 from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import Forbidden
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes import reads
 from backend.routes.reads import record_response
@@ -52,7 +53,7 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 def make_router(spec: EntitySpec) -> APIRouter:
     name, base = spec.collection, f"/api/{spec.collection}"
-    router = APIRouter(prefix=base, tags=[spec.name])
+    router = APIRouter(prefix=base, tags=[spec.name], route_class=JsonRoute)
     record = record_schema(spec)
     many = {"type": "array", "items": record}
 

@@ -14,13 +14,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from backend.deps import CurrentUser, SessionDep, require_admin
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.files import FileOut
 from backend.services import file_download
 from backend.services import files as file_service
 
-public = APIRouter(prefix="/api/files", tags=["files"])
-router = APIRouter(tags=["files"])
+public = APIRouter(prefix="/api/files", tags=["files"], route_class=JsonRoute)
+router = APIRouter(tags=["files"], route_class=JsonRoute)
 _bearer = HTTPBearer(auto_error=False)
 
 _MULTIPART_DOC = {

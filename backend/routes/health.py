@@ -10,10 +10,11 @@ from sqlalchemy import text
 from backend import __version__, asyncdb
 from backend.concurrency import in_thread
 from backend.database import get_engine
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import HealthOut
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 log = logging.getLogger(__name__)
 
 

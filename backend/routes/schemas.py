@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 
 from backend.deps import AdminUser, SessionDep
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.services import schemas
 
-router = APIRouter(prefix="/api/admin/schemas", tags=["admin"])
+router = APIRouter(prefix="/api/admin/schemas", tags=["admin"], route_class=JsonRoute)
 
 
 @router.get("", operation_id="admin_schemas")

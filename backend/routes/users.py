@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Response
 
-from backend.deps import SessionDep, require_admin
+from backend.deps import AdminUser, SessionDep, require_admin
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import ResetLinkOut, UserCreateIn, UserOut
 from backend.services import users as user_service
 from backend.services.auth import issue_reset
 
-router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[Depends(require_admin)], route_class=JsonRoute)
 UserId = Annotated[str, Path(max_length=64)]
 
 
@@ -37,15 +38,17 @@ def get_user(user_id: UserId, session: SessionDep) -> Response:
 
 @router.put("/{user_id}", response_model=UserOut, operation_id="users_update")
 def update_user(user_id: UserId, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> Response:
-    """Change email, name, role, app_role, disabled (a disabled user's tokens stop working at once)."""
+    """Change email, name, role, app_role, disabled (a disabled user's tokens stop working at once).
+    A change that would leave no enabled admin is a 409."""
     user = user_service.admin_update(session, user_service.get_user(session, user_id), body)
     return JSONResponse(user_service.user_record(user))
 
 
 @router.delete("/{user_id}", status_code=204, operation_id="users_delete")
-def delete_user(user_id: UserId, session: SessionDep) -> Response:
-    """Delete a user; their tokens stop working at once. Records they created keep `created_by`."""
-    session.delete(user_service.get_user(session, user_id))
+def delete_user(user_id: UserId, session: SessionDep, admin: AdminUser) -> Response:
+    """Delete a user; their tokens stop working at once. Records they created keep `created_by`.
+    Not your own account, and not the last enabled admin (409)."""
+    user_service.delete_user(session, user_id, actor_id=admin.id)
     return Response(status_code=204)
 
 

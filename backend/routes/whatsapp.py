@@ -9,13 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 
 from backend.deps import CurrentUser, SessionDep
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.whatsapp import BatchOut, SendBulkIn, SendBulkOut, SendIn
 from backend.services.whatsapp import bulk, send, webhooks
 from backend.services.whatsapp.sender import wake_inapp_sender
 
-router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"])
-public = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"])
+router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"], route_class=JsonRoute)
+public = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"], route_class=JsonRoute)
 BatchId = Annotated[str, Path(max_length=64)]
 
 

@@ -10,8 +10,11 @@ from backend.services.registry import EntitySpec
 _KIND_SCHEMA: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
     "ref": {"type": "string", "description": "id of another record"},
-    "date": {"type": "string", "description": "YYYY-MM-DD as sent"},
-    "datetime": {"type": "string", "description": "date-time text as sent"},
+    "date": {"type": "string", "description": "YYYY-MM-DD (a calendar day), kept as sent"},
+    "datetime": {
+        "type": "string",
+        "description": "YYYY-MM-DDTHH:MM[:SS[.ffffff]], optionally Z or +HH:MM, or YYYY-MM-DD; kept as sent",
+    },
     "int": {"type": "integer"},
     "float": {"type": "number"},
     "bool": {"type": "boolean"},

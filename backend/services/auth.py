@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from backend.asyncdb import compile_sql
 from backend.config import get_settings
 from backend.database import get_sessionmaker
-from backend.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from backend.errors import BadRequest, RateLimited, Unauthorized
 from backend.models.base import utcnow
 from backend.models.schema_store import RegistryGeneration
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
@@ -93,45 +94,73 @@ def _check_session(row: Any, claims: TokenClaims) -> tuple[AuthUser, int]:
     return AuthUser(id=row[0], email=row[1], role=row[2], claims=claims), row[6] or 0
 
 
-def _check_throttle(session: Session, email: str, ip: str) -> None:
+def _lock_key(kind: str, value: str) -> int:
+    """A 64-bit advisory-lock key for one email or one client address."""
+    return int.from_bytes(hashlib.sha256(f"login:{kind}:{value}".encode()).digest()[:8], "big", signed=True)
+
+
+def _record_attempt(email: str, ip: str) -> None:
+    """Record this sign-in attempt as a failure *before* its password is checked, and count it, atomically.
+
+    Checking first and recording after the check let parallel attempts all pass the count before any was
+    recorded (60 parallel tries: 31 password checks instead of 5). Here the attempt's row is written
+    first and counted in the same transaction; on PostgreSQL that transaction holds an advisory lock per
+    email and per address, so concurrent attempts for either count one after another (SQLite holds its
+    one write lock from the INSERT to the commit anyway). Past a limit the transaction rolls back — the
+    refused attempt is not counted — and the answer is 429. A successful sign-in deletes the rows again.
+    Its own transaction: the request's session rolls back with a 401, the count must stay.
+    """
     settings = get_settings()
-    since = utcnow() - dt.timedelta(seconds=settings.login_window_seconds)
-    checks = (
-        (LoginFailure.email == email, settings.login_max_failures),
-        (LoginFailure.ip == ip, settings.login_max_failures * 10),
-    )
-    for condition, limit in checks:
-        count, oldest = session.execute(
-            select(func.count(), func.min(LoginFailure.at)).where(condition, LoginFailure.at >= since)
-        ).one()
-        if count >= limit:
-            retry = int((oldest + dt.timedelta(seconds=settings.login_window_seconds) - utcnow()).total_seconds()) + 1
-            raise RateLimited("Too many failed sign-in attempts; try again later", retry_after=retry)
-
-
-def _record_failure(email: str, ip: str) -> None:
-    # Its own transaction: the request's session rolls back with the 401, the count must stay.
     with get_sessionmaker()() as other:
+        if other.get_bind().dialect.name == "postgresql":
+            for key in sorted({_lock_key("email", email), _lock_key("ip", ip)}):  # one order: no deadlock
+                other.execute(select(func.pg_advisory_xact_lock(key)))
         other.add(LoginFailure(email=email[:320], ip=ip[:64]))
+        other.flush()
+        since = utcnow() - dt.timedelta(seconds=settings.login_window_seconds)
+        checks = (
+            (LoginFailure.email == email, settings.login_max_failures),
+            (LoginFailure.ip == ip, settings.login_max_failures * 10),
+        )
+        for condition, limit in checks:
+            count, oldest = other.execute(
+                select(func.count(), func.min(LoginFailure.at)).where(condition, LoginFailure.at >= since)
+            ).one()
+            if count > limit:  # this attempt included
+                other.rollback()
+                ends = oldest + dt.timedelta(seconds=settings.login_window_seconds)
+                raise RateLimited(
+                    "Too many failed sign-in attempts; try again later",
+                    retry_after=int((ends - utcnow()).total_seconds()) + 1,
+                )
         other.commit()
 
 
 def login(session: Session, email: Any, password: Any, ip: str) -> dict[str, Any]:
-    """Returns `{access_token, token_type, expires_in, user}`; the same 401 for any wrong pair."""
+    """Returns `{access_token, token_type, expires_in, user}`; the same 401 for any wrong pair.
+
+    At most LOGIN_MAX_FAILURES password checks per email (10x per address) happen within the window,
+    however many attempts arrive at once: each is recorded before its check (`_record_attempt`).
+    """
     if not isinstance(email, str) or not isinstance(password, str) or not email or len(email) > 320 or "\x00" in email:
         raise Unauthorized(BAD_CREDENTIALS)
     email = email.strip().lower()
-    _check_throttle(session, email, ip)
+    _record_attempt(email, ip)
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     ok = verify_password(password[:1024], user.password_hash if user else None)
-    if user is None or not ok:
-        _record_failure(email, ip)
+    # A disabled account gets the same 401 as a wrong password, after the same work: answering the right
+    # password differently (it was a 403) told whoever tries passwords that they found it. The attempt
+    # stays recorded either way.
+    if user is None or not ok or user.disabled:
         raise Unauthorized(BAD_CREDENTIALS)
-    if user.disabled:
-        raise Forbidden("This account is disabled; ask an administrator")
     session.execute(delete(LoginFailure).where(LoginFailure.email == email))
     token, lifetime = create_access_token(user.id, user.email, user.role, user.token_version)
     return {"access_token": token, "token_type": "bearer", "expires_in": lifetime, "user": user_record(user)}
+
+
+def clear_failures(session: Session, email: str) -> None:
+    """Forget the email's failed sign-ins (an admin just set its password: they may sign in at once)."""
+    session.execute(delete(LoginFailure).where(LoginFailure.email == email.strip().lower()))
 
 
 def logout(session: Session, auth: AuthUser) -> None:
@@ -139,7 +168,8 @@ def logout(session: Session, auth: AuthUser) -> None:
     session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
 
 
-def _set_password(session: Session, user: User, new_password: str) -> None:
+def set_password(session: Session, user: User, new_password: str) -> None:
+    """Set a new password (the rules apply); every token issued before stops working."""
     user.password_hash = hash_password(check_password_rules(new_password, "new_password"))
     user.token_version += 1
     user.updated_date = utcnow()
@@ -150,7 +180,7 @@ def change_password(session: Session, auth: AuthUser, current: Any, new: Any) ->
     user = session.get(User, auth.id)
     if user is None or not isinstance(current, str) or not verify_password(current, user.password_hash):
         raise BadRequest("The current password is not correct")
-    _set_password(session, user, new)
+    set_password(session, user, new)
 
 
 def issue_reset(session: Session, user: User, purpose: str = "reset") -> dict[str, Any]:
@@ -201,6 +231,6 @@ def redeem_reset(session: Session, token: Any, new_password: Any) -> User:
     user = session.get(User, claimed.user_id)
     if user is None:
         raise BadRequest("This reset link is not valid")
-    _set_password(session, user, new_password)
+    set_password(session, user, new_password)
     user.is_verified = True
     return user

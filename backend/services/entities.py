@@ -26,8 +26,13 @@ from backend.services.query.fields import record_columns, record_keys, to_record
 from backend.services.registry import EntitySpec, get_spec
 from backend.services.validation import validate_record
 
+# Bulk limits of the app's own API, one per bulk path, refused before any record is written: bulkCreate,
+# bulkUpdate and updateMany per call, and importEntities (anyone's CSV/JSON file) in rows and in bytes.
+# The admin imports (`/api/admin/import`, scripts/import_base44.py) stream and have none.
 MAX_BULK = 1000
 MAX_BULK_UPDATE = 500
+MAX_IMPORT_ROWS = 5000
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
 RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -190,11 +195,11 @@ def update_many(session: Session, spec: EntitySpec, query: Any, data: Any) -> tu
     """Applies update operators to up to 500 matching records; `has_more` when more matched."""
     if not isinstance(query, dict):
         raise BadRequest("query must be a JSON object")
-    ops = update_ops.check(data)
+    ops = update_ops.check(data, spec)
     ids = _select_ids(session, spec, query or None)
     for record_id in ids[:MAX_BULK_UPDATE]:
         record, _ = get(session, spec, record_id)
-        changes, removed = update_ops.apply(record, ops)
+        changes, removed = update_ops.apply(record, ops, spec)
         update_record(session, spec, record_id, changes, unset=removed)
     return min(len(ids), MAX_BULK_UPDATE), len(ids) > MAX_BULK_UPDATE
 

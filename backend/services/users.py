@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, false, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from backend.models.base import utcnow
 from backend.models.user import User
 from backend.services.registry import FIELD_NAME
 from backend.services.security import hash_password
-from backend.services.validation import MAX_EXTRA_BYTES, encode_extra
+from backend.services.validation import MAX_DEPTH, MAX_EXTRA_BYTES, encode_extra, too_deep
 
 ROLES = ("admin", "user")
 USER_FIELDS = (
@@ -33,8 +34,8 @@ PROTECTED = {*USER_FIELDS, "password", "password_hash", "token_version", "extra"
 MAX_CUSTOM_FIELDS = 100
 
 
-def user_record(user: User) -> dict[str, Any]:
-    """The user as the API shows it: never a hash, custom fields flattened in."""
+def user_record(user: User | Row[Any]) -> dict[str, Any]:
+    """The user as the API shows it: never a hash, custom fields flattened in (from the model or a row)."""
     record: dict[str, Any] = dict(user.extra or {})
     record.update({name: getattr(user, name) for name in USER_FIELDS})
     return record
@@ -67,6 +68,14 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
+def own_record(conn: Connection, user_id: str) -> dict[str, Any]:
+    """The signed-in user's record, read on the connection that just checked the session (`/me`)."""
+    row = conn.execute(select(User.__table__).where(User.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"No user with id {user_id!r}")
+    return user_record(row)
+
+
 def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
@@ -83,6 +92,12 @@ def _apply_custom(user: User, data: dict[str, Any]) -> None:
     merged = {**(user.extra or {}), **custom}
     if len(merged) > MAX_CUSTOM_FIELDS:
         raise BadRequest(f"A user may have at most {MAX_CUSTOM_FIELDS} custom fields")
+    deep = [k for k, v in custom.items() if too_deep(v)]
+    if deep:
+        raise ValidationFailed(
+            f"{deep[0]}: lists and objects nested more than {MAX_DEPTH} levels deep",
+            detail=[field_error(str(k)[:64], f"nested more than {MAX_DEPTH} levels deep", None) for k in deep[:5]],
+        )
     encoded = encode_extra(custom)
     if len(encoded) > MAX_EXTRA_BYTES or b"\\u0000" in encoded or any(not FIELD_NAME.match(str(k)) for k in custom):
         raise ValidationFailed(
@@ -144,8 +159,63 @@ def create_user(
     return user
 
 
+LAST_ADMIN = (
+    "This would leave no enabled administrator. Make another user an administrator first "
+    "(or, on the server: python scripts/admin.py promote EMAIL)."
+)
+_ADMINS_LOCK = 0x6372_6D61_646D_696E  # advisory-lock key of "who is an admin" (PostgreSQL)
+
+
+def _lock_admins(session: Session) -> None:
+    """Serialise every change to who the enabled admins are, for the rest of this transaction.
+
+    Without it, two admins demoting each other at once would each still see the other and both succeed.
+    PostgreSQL: an advisory lock. SQLite: a write that matches nothing takes the database's one write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_ADMINS_LOCK)))
+    else:
+        session.execute(update(User).where(false()).values(role=User.role))
+
+
+def keep_an_admin(session: Session, user: User, *, role: str, disabled: bool, deleting: bool = False) -> None:
+    """Refuse (409) any change that would leave no enabled admin: demoting, disabling or deleting the last one.
+
+    Every path that changes a role, disables or deletes a user — both API surfaces and scripts/admin.py —
+    goes through here, so the rule holds however the change arrives.
+    """
+    was_admin = user.role == "admin" and not user.disabled
+    stays_admin = not deleting and role == "admin" and not disabled
+    if not was_admin or stays_admin:
+        return
+    _lock_admins(session)
+    others = session.scalar(
+        select(func.count()).where(User.role == "admin", User.disabled.is_(False), User.id != user.id)
+    )
+    if not others:
+        raise Conflict(LAST_ADMIN)
+
+
+def delete_user(session: Session, user_id: str, *, actor_id: str | None) -> None:
+    """Delete a user (their tokens stop working at once); never your own account, never the last admin."""
+    if actor_id is not None and user_id == actor_id:
+        raise Conflict("You cannot delete your own account; another administrator can")
+    user = get_user(session, user_id)
+    keep_an_admin(session, user, role=user.role, disabled=user.disabled, deleting=True)
+    session.delete(user)
+    session.flush()
+
+
 def admin_update(session: Session, user: User, data: dict[str, Any]) -> User:
     """An admin's changes: everything but the id and the password (use a reset link for that)."""
+    if "role" in data and data["role"] not in ROLES:
+        raise ValidationFailed(
+            "role must be 'admin' or 'user'", detail=[field_error("role", "admin or user", data["role"])]
+        )
+    for key in ("disabled", "is_verified"):
+        if key in data and not isinstance(data[key], bool):
+            raise ValidationFailed(f"{key} must be true or false", detail=[field_error(key, "boolean", data[key])])
+    keep_an_admin(session, user, role=data.get("role", user.role), disabled=data.get("disabled", user.disabled))
     if "email" in data:
         email = normalise_email(data["email"])
         other = find_by_email(session, email)
@@ -153,15 +223,9 @@ def admin_update(session: Session, user: User, data: dict[str, Any]) -> User:
             raise Conflict(f"A user with email {email} already exists")
         user.email = email
     if "role" in data:
-        if data["role"] not in ROLES:
-            raise ValidationFailed(
-                "role must be 'admin' or 'user'", detail=[field_error("role", "admin or user", data["role"])]
-            )
         user.role = data["role"]
     for key in ("disabled", "is_verified"):
         if key in data:
-            if not isinstance(data[key], bool):
-                raise ValidationFailed(f"{key} must be true or false", detail=[field_error(key, "boolean", data[key])])
             setattr(user, key, data[key])
     _check_str(data, "full_name")
     _check_str(data, "app_role", 64)

@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from typing import Any
 
 from backend.entity_schema import NO_DEFAULT
@@ -20,7 +22,33 @@ MAX_KEYS = 500
 MAX_TEXT = 50_000  # characters in one text value
 MAX_EXTRA_BYTES = 256 * 1024  # all undeclared fields of one record, as JSON
 INT_RANGE = (-(2**63), 2**63 - 1)
+# Lists and objects inside one value: deeper is refused on every write path. What is stored must stay
+# readable by every read path (orjson, which renders pages, stops at 254 levels; a record and its page
+# add two) — and no CRM data is nested like this.
+MAX_DEPTH = 32
 IGNORED = set(BUILTIN_KINDS) | INTERNAL
+
+
+# Declared dates are stored as the text sent and compared as text, so only one spelling may get in: a
+# spreadsheet's 45658 or 05/03/2025 (which day?) would sort and filter wrongly for ever after.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
+_DATE_FORMS = {
+    "date": "expected a date as YYYY-MM-DD, a real calendar day (e.g. 2025-03-05)",
+    "datetime": "expected a date and time as YYYY-MM-DDTHH:MM, optionally with :SS, a fraction and Z or an offset "
+    "such as +02:00 (e.g. 2025-03-05T14:30), or a date as YYYY-MM-DD",
+}
+
+
+def _calendar(kind: str, value: str) -> bool:
+    """`value` is the kind's one accepted ISO-8601 form and names a real day (and time)."""
+    if not (_DATE if kind == "date" else _DATETIME).fullmatch(value):
+        return False
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:  # 2025-02-30, 25:00, +24:00
+        return False
+    return True
 
 
 def _check(kind: str, value: Any) -> tuple[Any, str | None]:
@@ -29,7 +57,11 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
         return None, None
     if value is None:
         return None, None
-    if kind in ("str", "date", "datetime", "ref"):
+    if kind in ("date", "datetime"):
+        if not isinstance(value, str):
+            return None, "expected text"
+        return (value, None) if _calendar(kind, value) else (None, _DATE_FORMS[kind])
+    if kind in ("str", "ref"):
         if not isinstance(value, str):
             return None, "expected text"
         if len(value) > MAX_TEXT:
@@ -72,11 +104,30 @@ def _check(kind: str, value: Any) -> tuple[Any, str | None]:
     return None, f"unknown kind {kind}"
 
 
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists/objects nest more than `limit` levels (a scalar is 0, `[1]` is 1). Iterative: a hostile
+    value cannot exhaust the stack here."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _too_big(value: Any) -> bool:
-    """A number no client can read back: past 64 bits as an integer, or a float PostgreSQL's JSONB would
-    return as a 300-digit integer (1e300 is stored as an exact numeric)."""
+    """A number no client can read back: past 64 bits as an integer, a float PostgreSQL's JSONB would
+    return as a 300-digit integer (1e300 is stored as an exact numeric), or NaN/infinity (stored as the
+    bare word `NaN`, which SQLite's JSON functions then refuse in every query of the collection)."""
     if isinstance(value, float):
-        return abs(value) >= 2**63
+        return not math.isfinite(value) or abs(value) >= 2**63
     if isinstance(value, dict):
         return any(_too_big(v) for v in value.values())
     if isinstance(value, list):
@@ -109,9 +160,10 @@ def _with_defaults(spec: EntitySpec, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_record(
-    spec: EntitySpec, data: Any, *, partial: bool, loc: str = "body"
+    spec: EntitySpec, data: Any, *, partial: bool, loc: str = "body", server: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Splits an input object into (declared column values, extra values), or raises a 422."""
+    """Splits an input object into (declared column values, extra values), or raises a 422. `server` (the
+    trusted import) may set the fields a declaration marks `readOnly`; clients never can."""
     if not isinstance(data, dict):
         raise ValidationFailed(
             "A record must be a JSON object",
@@ -131,7 +183,7 @@ def validate_record(
             continue
         declared = spec.field(key)
         if declared is not None:
-            if declared.read_only:
+            if declared.read_only and not server:
                 continue  # the server's own field: ignored like a built-in (Base44 forms send records back)
             stored, problem = _check(declared.kind, value)
             if problem is None and declared.enum is not None and stored is not None and stored not in declared.enum:
@@ -144,6 +196,8 @@ def validate_record(
             errors.append(field_error(str(key)[:64], "not a valid field name (letters, digits and _)", None))
         elif isinstance(value, str) and len(value) > MAX_TEXT:
             errors.append(field_error(key, f"at most {MAX_TEXT} characters", None))
+        elif too_deep(value):
+            errors.append(field_error(key, f"lists and objects nested more than {MAX_DEPTH} levels deep", None))
         else:
             extra[key] = value
     for name, declared in (*spec.fields.items(), *spec.extra_fields.items()):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from backend.deps import CurrentUser
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44 import entities, integrations, login_page, users
 
 # Fire-and-forget page-view log of the 0.8 template (not under /apps/): accepted, nothing stored.
-app_logs = APIRouter(tags=["Base44 integrations"], include_in_schema=False)
+app_logs = APIRouter(tags=["Base44 integrations"], include_in_schema=False, route_class=JsonRoute)
 
 
 @app_logs.post("/api/app-logs/{app_id}/log-user-in-app/{page}")

@@ -11,6 +11,7 @@ from backend.concurrency import in_thread
 from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import BadRequest
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, dumps
 from backend.routes import reads
 from backend.routes.base44.common import AppId, EntityName, spec_for
@@ -18,7 +19,7 @@ from backend.routes.reads import base44_params
 from backend.services import entities
 from backend.services.importer.api import import_entities_upload
 
-router = APIRouter(prefix="/api/apps/{app_id}/entities", tags=["Base44 entities"])
+router = APIRouter(prefix="/api/apps/{app_id}/entities", tags=["Base44 entities"], route_class=JsonRoute)
 AnyBody = Annotated[Any, Body()]
 
 
@@ -70,6 +71,7 @@ async def import_file(app_id: AppId, entity: EntityName, request: Request, user:
 
     A broken file or any refused row answers `status: "error"` and imports nothing. An admin's file
     keeps ids and built-ins (upsert by id); anyone else's rows become new records, as with bulkCreate.
+    At most 5,000 rows and 10 MiB (413, nothing written); admins import bigger files with /api/admin/import.
     """
     spec_for(app_id, entity)
     answer = await import_entities_upload(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from backend.deps import CurrentUser, SessionDep
 from backend.errors import BadRequest, NotConfigured, NotFound, ValidationFailed
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, loads
 from backend.routes.base44.common import AppId, check_app
 from backend.schemas.matching import GenerateMatchesIn
@@ -21,7 +22,7 @@ from backend.services.matching import generate_matches
 from backend.services.whatsapp import bulk, send
 from backend.services.whatsapp.sender import wake_inapp_sender
 
-router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 integrations"])
+router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 integrations"], route_class=JsonRoute)
 NOT_CONFIGURED = {"InvokeLLM", "GenerateImage", "ExtractDataFromUploadedFile"}
 
 

@@ -16,13 +16,14 @@ from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.deps import client_ip
 from backend.errors import DomainError, Forbidden, Unauthorized
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.routes.base44.login_html import render_page
 from backend.services import auth as auth_service
 from backend.services.security import bearer_token
 
-router = APIRouter(tags=["Base44 login"])
+router = APIRouter(tags=["Base44 login"], route_class=JsonRoute)
 
 
 def allowed_redirect(url: str | None) -> str | None:

@@ -6,16 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from backend.deps import AdminUser, CurrentUser, SessionDep, client_ip
-from backend.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.deps import AdminUser, CurrentUser, OwnRecord, SessionDep, client_ip
+from backend.errors import BadRequest, Forbidden, NotFound
+from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.services import auth as auth_service
 from backend.services import users as user_service
 from backend.services.query.params import parse_q
 
-public = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"])
-router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"])
+public = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"], route_class=JsonRoute)
+router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"], route_class=JsonRoute)
 AnyBody = Annotated[Any, Body()]
 
 
@@ -86,10 +87,10 @@ def runtime_invite(app_id: AppId, _: AdminUser, session: SessionDep, body: AnyBo
 
 
 @router.get("/entities/User/me", operation_id="b44_me")
-def me(app_id: AppId, user: CurrentUser, session: SessionDep) -> Response:
+async def me(app_id: AppId, record: OwnRecord) -> Response:
     """`auth.me()`."""
     check_app(app_id)
-    return JSONResponse(user_service.user_record(user_service.get_user(session, user.id)))
+    return JSONResponse(record)
 
 
 @router.put("/entities/User/me", operation_id="b44_update_me")
@@ -137,12 +138,9 @@ def update_user(app_id: AppId, user_id: str, _: AdminUser, session: SessionDep, 
 
 @router.delete("/entities/User/{user_id}", operation_id="b44_user_delete")
 def delete_user(app_id: AppId, user_id: str, admin: AdminUser, session: SessionDep) -> Response:
-    """Admin: delete a user (not yourself)."""
+    """Admin: delete a user (not yourself, not the last enabled admin)."""
     check_app(app_id)
-    if user_id == admin.id:
-        raise Conflict("You cannot delete your own account")
-    target = user_service.get_user(session, user_id[:64])
-    session.delete(target)
+    user_service.delete_user(session, user_id[:64], actor_id=admin.id)
     return JSONResponse({"success": True})
 
 

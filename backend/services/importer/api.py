@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import PayloadTooLarge, ValidationFailed
 from backend.services.auth import AuthUser
-from backend.services.entities import Actor
+from backend.services.entities import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Actor
 from backend.services.importer.report import EntityReport
 from backend.services.importer.run import import_records
 from backend.services.importer.sources import CsvSource, JsonSource, Row
@@ -70,6 +70,22 @@ def import_file(
     return report
 
 
+def _at_most(rows: Callable[[], Iterable[Row]], limit: int) -> Callable[[], Iterator[Row]]:
+    """The rows, refused (413) at the first one past `limit` — while reading, before more are prepared and
+    kept (300,000 rows grew a worker by 280 MiB); the caller's transaction rolls back whatever was written."""
+
+    def capped() -> Iterator[Row]:
+        for count, row in enumerate(rows(), start=1):
+            if count > limit:
+                raise PayloadTooLarge(
+                    f"At most {limit} rows per import (the file has more); split the file, or an admin can "
+                    "import it whole with /api/admin/import or scripts/import_base44.py"
+                )
+            yield row
+
+    return capped
+
+
 def import_entities_file(
     session: Session, entity: str, content: bytes, *, filename: str | None = None, actor: Actor, trusted: bool
 ) -> dict[str, Any]:
@@ -81,7 +97,8 @@ def import_entities_file(
     """
     get_spec(entity)
     options = ImportOptions(trusted=trusted, new_ids=True, actor=actor, collect=True, hooks=True)
-    report, output = import_records(session, entity, _rows_of(content, filename), options, source=filename or "upload")
+    rows = _at_most(_rows_of(content, filename), MAX_IMPORT_ROWS)
+    report, output = import_records(session, entity, rows, options, source=filename or "upload")
     if not report.ok:
         session.rollback()
         details = report.summary() + ("" if report.error else " — nothing was imported; fix the rows and try again")
@@ -89,15 +106,19 @@ def import_entities_file(
     return {"status": "success", "details": report.summary(), "output": output}
 
 
-async def read_upload(body: AsyncIterator[bytes], content_type: str | None) -> tuple[str, bytes]:
-    """The `file` part of a multipart body, whole (imports parse the file as one), up to UPLOAD_MAX_BYTES."""
-    limit = get_settings().upload_max_bytes
+async def read_upload(
+    body: AsyncIterator[bytes], content_type: str | None, limit: int | None = None
+) -> tuple[str, bytes]:
+    """The `file` part of a multipart body, whole (imports parse the file as one), up to `limit` bytes
+    (UPLOAD_MAX_BYTES unless given); a bigger file is refused as soon as its bytes pass the limit."""
+    name = "UPLOAD_MAX_BYTES" if limit is None else "the import limit"
+    limit = get_settings().upload_max_bytes if limit is None else limit
     part = await open_file_part(body, content_type, max_file_bytes=limit)
     data = bytearray()
     async for chunk in part.chunks:
         data += chunk
         if len(data) > limit:
-            raise PayloadTooLarge(f"The file is larger than the upload limit of {limit} bytes (UPLOAD_MAX_BYTES)")
+            raise PayloadTooLarge(f"The file is larger than {name} of {limit} bytes")
     return part.filename, bytes(data)
 
 
@@ -106,7 +127,7 @@ async def import_entities_upload(
 ) -> dict[str, Any]:
     """The whole `POST /api/apps/{app_id}/entities/{Entity}/import` once the route has checked the app id."""
     get_spec(entity)
-    filename, content = await read_upload(body, content_type)
+    filename, content = await read_upload(body, content_type, MAX_IMPORT_BYTES)
 
     def work() -> dict[str, Any]:
         with get_sessionmaker()() as session:

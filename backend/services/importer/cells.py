@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from backend.jsonutil import format_datetime
+from backend.services.validation import MAX_DEPTH  # the API's own limit: import and API agree
 
 # A value that a spreadsheet would run as a formula. The exporter puts one `'` in front of it, and in front of
 # a value that already starts with `'` + one of those, so that the importer's "drop one `'`" is exact.
@@ -26,6 +27,7 @@ _ESCAPED = re.compile(r"^'+[=+\-@]")
 _INT = re.compile(r"^[+-]?\d{1,19}(\.0*)?$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
 INT_RANGE = (-(2**63), 2**63 - 1)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class CellError(ValueError):
@@ -132,9 +134,6 @@ def to_cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-MAX_DEPTH = 32
-
-
 def check_storable(value: Any, depth: int = 0) -> None:
     """PostgreSQL text and JSONB cannot hold U+0000, and deeply nested JSON is nobody's CRM data: refused early."""
     if depth > MAX_DEPTH:
@@ -142,6 +141,8 @@ def check_storable(value: Any, depth: int = 0) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise CellError("contains a NUL character (U+0000), which the database cannot store")
+        if _SURROGATE.search(value):  # from a JSON `\ud800` escape: not a character, no database stores it
+            raise CellError("contains a lone UTF-16 surrogate (not a character), which the database cannot store")
     elif isinstance(value, list):
         for item in value:
             check_storable(item, depth + 1)

@@ -25,17 +25,36 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.engine import Connection, Engine
 
-from backend.database import get_engine
+from backend.database import get_engine, long_statements, run_read
+from backend.errors import NotFound
 from backend.jsonutil import dumps
 from backend.services.importer.cells import to_cell
 from backend.services.importer.prepare import DELETED  # when the record went to the trash; read back there
 from backend.services.query.fields import record_columns, record_keys, to_record
-from backend.services.registry import EntitySpec
+from backend.services.registry import EntitySpec, get_spec
 
 Format = Literal["json", "csv"]
 CSV_BUILTINS = ["id", "created_date", "updated_date", "created_by_id", "created_by", "is_sample"]
 YIELD_PER = 2000
 CHUNK_BYTES = 256 * 1024
+
+
+def exportable(entity: str) -> EntitySpec:
+    """The entity to export, or 404: a name that is not an entity, or one nothing is stored under.
+
+    Any PascalCase name is a valid document-store entity, so a misspelt name ("Contatc") used to export an
+    empty file with a 200 — indistinguishable from an entity that is empty. A declared entity with no
+    records is still a valid, empty export.
+    """
+    spec = get_spec(entity)
+    if spec.document:
+        stored = run_read(lambda conn: conn.scalar(select(spec.model.id).where(spec.scope()).limit(1)))
+        if stored is None:
+            raise NotFound(
+                f"No entity named {entity!r}: nothing is stored under that name. Entity names are PascalCase, "
+                "such as Contact or Property"
+            )
+    return spec
 
 
 def filename(spec: EntitySpec, fmt: Format) -> str:
@@ -118,4 +137,5 @@ def stream_export(
 ) -> Iterator[bytes]:
     """The export as byte chunks, on a connection of its own that lives exactly as long as the stream."""
     with (engine or get_engine()).connect() as conn:
+        long_statements(conn)  # the CSV's column scan and each FETCH of a million-row table may pass 15 s
         yield from (stream_csv if fmt == "csv" else stream_json)(conn, spec, deleted)

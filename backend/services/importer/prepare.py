@@ -156,7 +156,7 @@ def prepare(
         builtins["is_sample"] = _builtin_bool(values["is_sample"], errors)
     deleted_at = _builtin_time(values, DELETED, errors) if DELETED in values else None
     try:
-        columns, extra = validate_record(spec, data, partial=False)
+        columns, extra = validate_record(spec, data, partial=False, server=trusted)
     except ValidationFailed as exc:
         errors.append(_validation_reason(exc))
     except (TypeError, ValueError, OverflowError):  # orjson refuses integers past 64 bits in the size check

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.database import long_statements
 from backend.entity_schema import EntityDecl
 from backend.errors import BadRequest, NotFound
 from backend.services.importer.refs import RefTracker
@@ -61,6 +62,7 @@ def _import(
         return report, None
     job = EntityImport(session, spec, report, options)
     try:
+        long_statements(session)  # a large office's batches and reference checks may need more than 15 s
         job.run(rows(), progress)
         if not options.dry_run:
             session.flush()
@@ -146,6 +148,7 @@ class ImportRun:
 
     def finish(self) -> list[EntityReport]:
         with self.sessions() as session:
+            long_statements(session)
             self.refs.resolve(session, self.reports)
         return self.reports
 

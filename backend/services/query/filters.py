@@ -6,6 +6,7 @@ three-valued logic would drop — so every negation wraps its operand in COALESC
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, not_, or_, true
 
 from backend.errors import BadRequest
-from backend.services.query.targets import Cond, Target, json_subfield
+from backend.services.query.targets import INT64, Cond, Target, json_subfield
 
 MAX_DEPTH = 8
 MAX_NODES = 2000
@@ -46,6 +47,11 @@ class QueryCompiler:
             raise BadRequest(f"q is too large (more than {MAX_NODES} conditions)")
 
     def compile(self, query: Any, depth: int = 1) -> Cond:
+        if depth == 1:  # every caller's query: `q`, deleteMany's and updateMany's bodies, audiences...
+            try:
+                query = _within_64_bits(query)
+            except RecursionError:
+                raise BadRequest(f"q is nested deeper than {MAX_DEPTH} levels") from None
         self._count(depth)
         if not isinstance(query, dict):
             raise BadRequest('q must be a JSON object such as {"status": "active"}')
@@ -145,6 +151,60 @@ class QueryCompiler:
         return target.elem_match(condition, compile_sub)
 
 
+# Python's own pattern parser (the same one `re.compile` just accepted the pattern with), to look at its
+# structure. Internal to `re`, hence reached by name; `re._parser` exists on every Python this runs on.
+_sre: Any = importlib.import_module("re._parser")
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+_GROUPREFS = ("GROUPREF", "GROUPREF_EXISTS")
+
+
+def _costly(parsed: Any, inside_repeat: bool = False) -> str | None:
+    """What makes a pattern catastrophically slow that can be seen cheaply in its structure, or None.
+
+    - a back-reference (`\\1`..`\\9`, `(?P=name)`, `(?(1)...)`): matching one is NP-hard, and PostgreSQL's
+      engine falls back to backtracking for it — one request held a connection for minutes;
+    - a quantifier of variable length inside another (`(a+)+`, `(.*)*`, `(\\w+\\s?)*`): exponential
+      backtracking in Python's `re` (SQLite's REGEXP) and needless work for any engine.
+    """
+    for op, arg in parsed:
+        kind = str(op)
+        if kind in _GROUPREFS:
+            return "back-references (\\1, (?P=name))"
+        children: list[Any] = []
+        repeated = inside_repeat
+        if kind in _REPEATS:
+            low, high, sub = arg
+            if inside_repeat and high != low:
+                return "a repeated group that itself repeats (such as (a+)+ or (.*)*)"
+            repeated = inside_repeat or high > 1
+            children = [sub]
+        elif kind == "SUBPATTERN":
+            children = [arg[-1]]
+        elif kind == "BRANCH":
+            children = list(arg[1])
+        elif kind in ("ASSERT", "ASSERT_NOT"):
+            children = [arg[1]]
+        elif kind == "ATOMIC_GROUP":
+            children = [arg]
+        for child in children:
+            problem = _costly(child, repeated)
+            if problem:
+                return problem
+    return None
+
+
+def _within_64_bits(value: Any) -> Any:
+    """orjson reads integers up to 2**64 - 1 exactly; a database compares at most 64-bit signed ones (SQLite's
+    driver refused more with an OverflowError, a 500). Larger ones are compared as the numbers they are."""
+    if isinstance(value, dict):
+        return {k: _within_64_bits(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_within_64_bits(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return float(value)
+    return value
+
+
 def _regex(name: str, pattern: Any, options: Any) -> tuple[str, str | None]:
     if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_REGEX:
         raise BadRequest(f"{name}: $regex takes a pattern of 1 to {MAX_REGEX} characters")
@@ -154,6 +214,11 @@ def _regex(name: str, pattern: Any, options: Any) -> tuple[str, str | None]:
         re.compile(pattern)
     except re.error as exc:
         raise BadRequest(f"{name}: invalid regular expression: {exc}") from None
+    except (RecursionError, OverflowError):
+        raise BadRequest(f"{name}: the regular expression is too complex") from None
+    problem = _costly(_sre.parse(pattern))
+    if problem:
+        raise BadRequest(f"{name}: $regex does not support {problem}: such a pattern can take minutes on long text")
     # "(?i)" leads the pattern on both databases (PostgreSQL AREs and Python's re read it); SQLAlchemy
     # would silently drop a `flags` argument on SQLite.
     return ("(?i)" + pattern if options == "i" else pattern), None

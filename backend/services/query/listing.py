@@ -6,7 +6,6 @@ objects) and are serialised once with orjson — the hot path of the whole produ
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from backend.jsonutil import dumps, loads
 from backend.services.query.fields import FieldResolver, pg_record_json, project, record_columns, record_keys, to_record
 from backend.services.query.filters import QueryCompiler
 from backend.services.query.params import ListParams, decode_cursor, encode_cursor, fingerprint
-from backend.services.query.targets import ColumnTarget, PgJson, Target
+from backend.services.query.targets import ColumnTarget, PgJson, Target, query_number
 from backend.services.registry import EntitySpec
 
 NON_NULL = {"id", "created_date", "updated_date", "is_sample"}
@@ -95,8 +94,9 @@ def _equals(target: Target, raw_values: list[str]) -> ColumnElement[bool]:
     candidates: list[Any] = []
     for raw in raw_values:
         candidates.append(raw)
-        with contextlib.suppress(ValueError):
-            candidates.append(int(raw) if raw.lstrip("-").isdigit() else float(raw))
+        number = query_number(raw)
+        if number is not None:
+            candidates.append(number)
         if raw in ("true", "false"):
             candidates.append(raw == "true")
     return target.in_(candidates)

@@ -133,7 +133,7 @@ def encode_cursor(values: list[Any], print_: str) -> str:
 
 def decode_cursor(cursor: str, print_: str) -> list[Any]:
     bad = BadRequest("cursor is not valid for this query (it was changed, or made for another query)")
-    if len(cursor) > 4096 or cursor.count(".") != 1:
+    if len(cursor) > 4096 or cursor.count(".") != 1 or not cursor.isascii():  # compare_digest takes ASCII only
         raise bad
     payload, signature = cursor.split(".")
     expected = hmac.new(_key(), payload.encode(), hashlib.sha256).hexdigest()[:32]

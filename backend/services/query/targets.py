@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,25 @@ def is_number(value: Any) -> bool:
     return isinstance(value, NUMBER) and not isinstance(value, bool)
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def query_number(text: str) -> int | float | None:
+    """A query-string value as a number a database can compare with, or None if it is not one: a whole
+    number within 64 bits stays exact, anything else numeric is a float, and NaN/infinity are no numbers
+    (`?field=18446744073709551616` was a 500: SQLite's driver cannot bind it)."""
+    text = text.strip()
+    if text.lstrip("-").isdigit() and len(text) <= 40:
+        number = int(text)
+        if INT64[0] <= number <= INT64[1]:
+            return number
+    try:
+        value = float(text)
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def parse_timestamp(name: str, value: Any) -> dt.datetime:
     """Any ISO-8601 form (date only, `Z`, offsets) to naive UTC, as timestamps are stored."""
     if isinstance(value, str) and len(value) <= 40:
@@ -63,12 +83,10 @@ def coerce_value(name: str, kind: str, value: Any) -> Any:
         return parse_timestamp(name, value)
     if kind in ("int", "float"):
         if is_number(value):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value) if value.strip().lstrip("-").isdigit() else float(value)
-            except ValueError:
-                pass
+            return value if isinstance(value, float) or INT64[0] <= value <= INT64[1] else float(value)
+        number = query_number(value) if isinstance(value, str) else None
+        if number is not None:
+            return number
         raise BadRequest(f"{name}: expected a number, got {str(value)[:60]!r}")
     if kind == "bool":
         if isinstance(value, bool):

@@ -3,28 +3,53 @@
 Every step is one short transaction and every write is conditional on the status it expects, so a
 status webhook racing the sender, a cancel racing a retry, or a second worker can never move a
 message backward or send it twice. No transaction is open while a provider call is in flight.
+
+MarketingLog rows are entity records, so the queue never trusts them alone: a row is sent only while
+the server's own outbox (`WhatsAppOutbox`, written by send-bulk, never by entity routes) holds an armed
+entry for it, with the batch, phone and content fingerprint it was queued with. At send time the phone
+is normalised again and the opt-outs are checked again; a row that has a provider message id or a sent
+date is never sent. Claiming disarms the entry and only the server re-arms it (a retry).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from backend.jsonutil import dumps
 from backend.models import MarketingLog
 from backend.models.base import utcnow
-from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey
+from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOutbox
 from backend.services.whatsapp.pacing import Timing, retry_delay
+from backend.services.whatsapp.phones import normalize
 from backend.services.whatsapp.providers import Outgoing, SendResult, Template
-from backend.services.whatsapp.records import add_opt_out, now_text, touch_lead
+from backend.services.whatsapp.records import add_opt_out, is_opted_out, now_text, touch_lead
 
 log = logging.getLogger(__name__)
 M = MarketingLog
+Q = WhatsAppOutbox
+REFUSALS_PER_CLAIM = 100  # rows refused at send time in one claim before it gives the pacer a turn
+
+
+def fingerprint(phone: str, text: str | None, template_name: str | None, extra: Any) -> str:
+    """What was queued — the phone, the text or the template with its language and parameters — hashed."""
+    template = None
+    if template_name:
+        params = extra.get("template_params") if isinstance(extra, dict) else None
+        language = extra.get("template_language") if isinstance(extra, dict) else None
+        template = [template_name, language, params]
+    try:
+        data = orjson.dumps([phone, text, template])
+    except TypeError:  # a value nobody queued (the row was written outside send-bulk)
+        data = repr([phone, text, template]).encode("utf-8", "replace")
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -49,11 +74,58 @@ def _active_batch() -> Any:
 
 
 def _due(now: dt.datetime) -> Any:
-    return (M.status == "queued", M.next_attempt_at <= now_text(now), M.phone_e164.isnot(None), _active_batch())
+    return (
+        M.status == "queued",
+        M.next_attempt_at <= now_text(now),
+        M.phone_e164.isnot(None),
+        M.provider_message_id.is_(None),  # the provider took it already: never again
+        M.sent_date.is_(None),
+        _active_batch(),
+    )
+
+
+def _armed() -> Any:
+    """The server queued this row (send-bulk) into this batch, and nobody has taken it since."""
+    return and_(Q.log_id == M.id, Q.batch_id == M.batch_id, Q.armed.is_(True))
 
 
 def due_exists(session: Session) -> bool:
-    return session.execute(select(M.id).where(*_due(utcnow())).limit(1)).first() is not None
+    stmt = select(M.id).where(*_due(utcnow()), exists().where(_armed())).limit(1)
+    return session.execute(stmt).first() is not None
+
+
+def _refusal(session: Session, row: Any) -> tuple[str, str] | None:
+    """Why this armed row must not be sent after all: (error code, message), or None to send it."""
+    phone = row.queued_phone
+    if row.phone_e164 != phone:
+        return "changed", "the phone was changed after the message was queued; not sent"
+    if normalize(phone) != phone:
+        return "invalid_phone", "not a valid phone number; not sent"
+    if row.fingerprint is not None and row.fingerprint != fingerprint(
+        phone, row.message_content, row.template_name, row.extra
+    ):
+        return "changed", "the message was changed after it was queued; not sent"
+    if is_opted_out(session, phone):
+        return "opted_out", "the recipient opted out of WhatsApp messages after this was queued; not sent"
+    return None
+
+
+def _refuse(session: Session, log_id: str, code: str, message: str, now: dt.datetime) -> None:
+    session.execute(update(Q).where(Q.log_id == log_id).values(armed=False))
+    session.execute(
+        update(M)
+        .where(M.id == log_id, M.status == "queued")
+        .values(
+            status="failed", failed_date=now_text(now), error_code=code, error_message=message,
+            updated_date=now, version=M.version + 1,
+        )
+    )  # fmt: skip
+    log.warning("whatsapp message %s refused at send time: %s", log_id, message)
+
+
+def rearm(session: Session, log_id: str) -> None:
+    """The server itself put the message back in the queue (a retry, a pause): it may be claimed again."""
+    session.execute(update(Q).where(Q.log_id == log_id).values(armed=True))
 
 
 def _recently_messaged(now: dt.datetime, gap: float) -> Any:
@@ -76,7 +148,19 @@ def claim(session: Session, timing: Timing, provider: str) -> Claimed | None:
     seconds is passed over (not rescheduled): the next claim after the gap finds the message again."""
     now = utcnow()
     stmt = (
-        select(M.id, M.batch_id, M.phone_e164, M.lead_id, M.message_content, M.template_name, M.extra, M.attempts)
+        select(
+            M.id,
+            M.batch_id,
+            M.phone_e164,
+            M.lead_id,
+            M.message_content,
+            M.template_name,
+            M.extra,
+            M.attempts,
+            Q.phone_e164.label("queued_phone"),
+            Q.fingerprint,
+        )
+        .join(Q, _armed())
         .where(*_due(now))
         .order_by(M.next_attempt_at, M.id)
         .limit(1)
@@ -85,8 +169,20 @@ def claim(session: Session, timing: Timing, provider: str) -> Claimed | None:
         stmt = stmt.where(~_recently_messaged(now, timing.recipient_gap))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=M)
-    c = session.execute(stmt).first()
-    if c is None:
+    for _ in range(REFUSALS_PER_CLAIM):
+        c = session.execute(stmt).first()
+        if c is None:
+            return None
+        problem = _refusal(session, c)
+        if problem is None:
+            return _take(session, c, provider, now)
+        _refuse(session, c.id, *problem, now)
+    return None
+
+
+def _take(session: Session, c: Any, provider: str, now: dt.datetime) -> Claimed | None:
+    disarmed = session.execute(update(Q).where(Q.log_id == c.id, Q.armed.is_(True)).values(armed=False))
+    if disarmed.rowcount != 1:  # type: ignore[attr-defined]  # another worker took it first (SQLite)
         return None
     taken = session.execute(
         update(M)
@@ -161,6 +257,8 @@ def record(session: Session, claimed: Claimed, result: SendResult, timing: Timin
             "error_message": result.error,
         }
         session.execute(update(M).where(*mine).values(**values, **common))
+        if status == "queued":
+            rearm(session, claimed.id)
         return status
     if outcome == "pause":
         session.execute(
@@ -170,6 +268,7 @@ def record(session: Session, claimed: Claimed, result: SendResult, timing: Timin
                 status="queued", next_attempt_at=stamp, error_code=result.code, error_message=result.error, **common
             )
         )
+        rearm(session, claimed.id)
         reason = f"provider refused the access token (code {result.code}): {result.error or ''}".strip()
         session.execute(
             update(WhatsAppBatch)
@@ -227,8 +326,10 @@ def recover_stale(session: Session, stale_after: float) -> int:
 
 
 def finalize_batches(session: Session) -> int:
-    """Active batches with nothing left to send become `finished`."""
-    busy = exists().where(M.batch_id == WhatsAppBatch.id, M.status.in_(("queued", "sending")))
+    """Active batches with nothing left to send become `finished`. Only the server's own messages count: a
+    forged row that names the batch can neither be sent nor keep it open."""
+    waiting = or_(and_(Q.armed.is_(True), M.status == "queued", M.batch_id == Q.batch_id), M.status == "sending")
+    busy = exists(select(Q.log_id).join(M, M.id == Q.log_id).where(Q.batch_id == WhatsAppBatch.id, waiting))
     result = session.execute(
         update(WhatsAppBatch)
         .where(WhatsAppBatch.status == "queued", ~busy)
