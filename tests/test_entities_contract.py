@@ -82,7 +82,8 @@ def url(spec: EntitySpec, suffix: str = "") -> str:
 
 
 def required(spec: EntitySpec) -> dict[str, Any]:
-    return {name: f"חובה {name}" for name, f in spec.fields.items() if f.required}
+    """The required fields; references get fresh ids, so unique pairs (the match entities) never collide."""
+    return {name: next_ref() if f.kind == "ref" else f"חובה {name}" for name, f in spec.fields.items() if f.required}
 
 
 def full(spec: EntitySpec, values: dict[str, Any] = GOOD) -> dict[str, Any]:

@@ -30,11 +30,14 @@ POLL_SECONDS = 5.0  # a drainer also looks on its own, for rows another process 
 LEASE = dt.timedelta(minutes=5)  # a claimed row is someone's for this long; then it is due again
 
 
-def record(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write") -> None:
-    """Queue the entity's after-write work, in the caller's transaction (written with it or not at all)."""
+def record(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write", delay: float = 0.0) -> None:
+    """Queue the entity's after-write work, in the caller's transaction (written with it or not at all).
+
+    `delay` (seconds) holds it back: work that should gather what follows (an alert digest) waits a little."""
     if not ids or not hooks.has_hooks(entity):
         return
-    session.add(OutboxEntry(entity=entity, kind=kind, ids=list(ids)))
+    run_after = utcnow() + dt.timedelta(seconds=delay)
+    session.add(OutboxEntry(entity=entity, kind=kind, ids=list(ids), run_after=run_after))
     session.info["outbox"] = True
 
 
