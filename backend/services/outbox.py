@@ -116,6 +116,25 @@ def _failed(
         log.warning("outbox %s (%s %s) failed, will retry: %s", entry_id, kind, entity, exc)
 
 
+_rounds: list[Callable[[], object]] = []
+
+
+def every_round(task: Callable[[], object]) -> None:
+    """Run `task` on every round of a drainer (each wake-up, at least every POLL_SECONDS): scheduled work such
+    as meeting reminders, which claims its own due rows and must be safe with several drainers."""
+    if task not in _rounds:
+        _rounds.append(task)
+
+
+def run_rounds() -> None:
+    """Every scheduled task once; one failing does not stop the others (they run again next round)."""
+    for task in list(_rounds):
+        try:
+            task()
+        except Exception:
+            log.exception("scheduled task %s failed; it runs again next round", getattr(task, "__name__", task))
+
+
 def drain_all(sessions: Callable[[], Session] | None = None) -> int:
     """Drain until nothing is due (tests, `scripts/worker.py --until-idle`)."""
     total = 0
@@ -155,6 +174,8 @@ class Drainer:
                     pass
             except Exception:  # a database hiccup: the rows wait for the next round
                 log.exception("outbox drainer round failed")
+            if not self._stop.is_set():
+                run_rounds()
 
 
 _drainers: list[Drainer] = []

@@ -20,7 +20,7 @@ from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import DomainError
 from backend.services.hooks import WriteKind, on_write
-from backend.services.matching import alerts, store
+from backend.services.matching import alerts, runs, store
 from backend.services.matching.bound import bind
 from backend.services.matching.pairings import for_entity, for_result, pairings
 from backend.services.matching.service import generate_matches
@@ -84,6 +84,7 @@ def register_hooks() -> None:
     """Called once by create_app and scripts/worker.py (registering twice is harmless: on_write ignores a
     repeat). Loads and checks the pairings: a bad MATCH_PAIRINGS stops the start here."""
     alerts.register()
+    runs.register()
     for pairing in pairings():
         for entity in (pairing.offer.entity, pairing.seek.entity):
             on_write(entity, rematch_after_write)
