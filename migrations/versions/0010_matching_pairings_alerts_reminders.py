@@ -31,6 +31,12 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 MATCH_TABLES = {"matches_brokerage": "MatchesBrokerageDuplicate", "buyers_renters_matches": "MatchesDuplicate"}
 FIELDS = ("property_id", "buyer_id", "match_score", "status")
 BUILTINS = ("id", "created_date", "updated_date", "created_by", "created_by_id", "is_sample", "deleted_at", "version")
+TYPES = {"created_date": sa.DateTime, "updated_date": sa.DateTime, "deleted_at": sa.DateTime, "is_sample": sa.Boolean,
+         "version": sa.Integer, "match_score": sa.BigInteger}  # fmt: skip
+
+
+def _columns(*names: str) -> list[Any]:
+    return [sa.column(name, TYPES.get(name, sa.Text)) for name in names]
 
 
 def _keep_first(row: Any) -> tuple[Any, ...]:
@@ -41,10 +47,8 @@ def _keep_first(row: Any) -> tuple[Any, ...]:
 
 def _set_aside_duplicates(table_name: str, entity: str) -> None:
     bind = op.get_bind()
-    table = sa.table(table_name, *(sa.column(c) for c in (*BUILTINS, *FIELDS)), sa.column("extra", JSON))
-    documents = sa.table(
-        "documents", *(sa.column(c) for c in BUILTINS), sa.column("entity_name"), sa.column("extra", JSON)
-    )
+    table = sa.table(table_name, *_columns(*BUILTINS, *FIELDS), sa.column("extra", JSON))
+    documents = sa.table("documents", *_columns(*BUILTINS, "entity_name"), sa.column("extra", JSON))
     twice = (
         sa.select(table.c.property_id, table.c.buyer_id)
         .where(table.c.property_id.is_not(None), table.c.buyer_id.is_not(None))
