@@ -355,26 +355,32 @@ def _refuse(alerts: list[_Alert], reason: str) -> None:
 
 def _settle(claimed: list[_Alert]) -> None:
     """Write each claimed alert's outcome: sent to anyone → sent; else a passing failure → pending again (or
-    failed after MAX_ATTEMPTS); else not_sent with every reason."""
+    failed after MAX_ATTEMPTS); else not_sent with every reason. Alerts with the same outcome (a digest's)
+    are written by one statement."""
     now = utcnow()
+    outcomes: dict[tuple[tuple[str, Any], ...], list[int]] = {}
+    for alert in claimed:
+        if alert.ok:
+            if alert.channel == "whatsapp":
+                continue  # written with the queued message
+            values: dict[str, Any] = {"status": "sent", "recipient": ", ".join(alert.ok)[:320],
+                                      "digest_id": alert.digest_id, "sent_date": now,
+                                      "reason": "; ".join(alert.refused + alert.retry)[:2000] or None}  # fmt: skip
+        elif alert.retry:
+            final = alert.attempts >= MAX_ATTEMPTS
+            values = {"status": "failed" if final else "pending", "reason": "; ".join(alert.retry)[:2000]}
+        else:
+            values = {"status": "not_sent", "reason": "; ".join(alert.refused)[:2000]}
+        outcomes.setdefault(tuple(sorted(values.items())), []).append(alert.id)
     with get_sessionmaker()() as session, session.begin():
-        for alert in claimed:
-            if alert.ok:
-                if alert.channel == "whatsapp":
-                    continue  # written with the queued message
-                values: dict[str, Any] = {"status": "sent", "recipient": ", ".join(alert.ok)[:320],
-                                          "digest_id": alert.digest_id, "sent_date": now,
-                                          "reason": "; ".join(alert.refused + alert.retry)[:2000] or None}  # fmt: skip
-            elif alert.retry:
-                final = alert.attempts >= MAX_ATTEMPTS
-                values = {"status": "failed" if final else "pending", "reason": "; ".join(alert.retry)[:2000]}
-            else:
-                values = {"status": "not_sent", "reason": "; ".join(alert.refused)[:2000]}
-            session.execute(
-                update(MatchAlert)
-                .where(MatchAlert.id == alert.id, MatchAlert.status == "sending")
-                .values(lease_until=None, **values)
-            )
+        for key, ids in outcomes.items():
+            for start in range(0, len(ids), 500):
+                part = ids[start : start + 500]
+                session.execute(
+                    update(MatchAlert)
+                    .where(MatchAlert.id.in_(part), MatchAlert.status == "sending")
+                    .values(lease_until=None, **dict(key))
+                )
 
 
 def send_after_write(_entity: str, _ids: list[str], _kind: hooks.WriteKind) -> None:
