@@ -230,3 +230,22 @@ def test_a_meeting_of_a_brokerage_client_reminds_that_clients_contact_with_the_t
     assert (message.phone_e164, message.contact_id, message.template_name) == (VALID[9], who, "meeting_reminder")
     day = f"{start[8:10]}/{start[5:7]}/{start[:4]}"
     assert message.extra == {"template_language": "he", "template_params": ["אבי", day, start[11:16], "רוטשילד 1"]}
+
+
+def test_meetings_imported_without_hooks_are_picked_up_by_the_scheduler(
+    client: Any, agent: dict[str, Any], admin: dict[str, Any]
+) -> None:
+    who = contact(client, agent["headers"])
+    due = {"id": "imported-1", "contact_id": who, "start_date": local(dt.timedelta(days=1)),
+           "reminder_date": local(-dt.timedelta(hours=1)), "created_date": "2025-01-01T00:00:00.000000"}  # fmt: skip
+    later = {"id": "imported-2", "contact_id": who, "start_date": local(dt.timedelta(days=3)),
+             "created_date": "2025-01-01T00:00:00.000000"}  # fmt: skip
+    response = client.post("/api/admin/import/Meeting", json=[due, later], headers=admin["headers"])
+    assert response.status_code == 200 and response.json()["created"] == 2, response.text
+    drain_all()
+    with get_sessionmaker()() as session:
+        assert list(session.scalars(select(MeetingReminder))) == []  # the admin import runs no hooks
+    assert reminders.send_due() == {"sent": 1}
+    with get_sessionmaker()() as session:
+        assert sorted(r.status for r in session.scalars(select(MeetingReminder))) == ["scheduled", "sent"]
+    assert reminders.send_due() == {} and len(messages()) == 1

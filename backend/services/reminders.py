@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ NO_REMINDER_STATUSES = {"בוטלה", "נדחתה", "התקיימה", "cancelled
 LEASE = dt.timedelta(minutes=5)
 BATCH = 100
 MAX_ATTEMPTS = 5  # a reminder whose sending keeps failing (not a missing phone: an error) is given up
+SWEEP = 500  # meetings without a reminder row scheduled per round
 R = MeetingReminder
 
 
@@ -217,10 +218,35 @@ def _send_one(session: Session, meeting_id: str, remind_at: dt.datetime, now: dt
     return "sent"
 
 
+def sweep(limit: int = SWEEP) -> int:
+    """Schedule live meetings that have no reminder row yet — written without hooks (the import script, the
+    admin import) — a few hundred per round; answers how many."""
+    missing = ~exists().where(R.meeting_id == Meeting.id)
+    with get_sessionmaker()() as session:
+        ids = list(session.scalars(select(Meeting.id).where(Meeting.deleted_at.is_(None), missing).limit(limit)))
+        for meeting_id in ids:
+            schedule(session, meeting_id)
+        session.commit()
+    return len(ids)
+
+
+def _anything_due(session: Session, now: dt.datetime) -> bool:
+    """A cheap read first, so an idle round writes nothing."""
+    stmt = select(R.meeting_id).where(R.status == "scheduled", R.remind_at <= now).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def send_due() -> dict[str, int]:
     """Send every reminder due now; answers counts by outcome. Safe with any number of workers."""
     sessions = get_sessionmaker()
     counts: dict[str, int] = {}
+    if get_settings().meeting_reminders:
+        swept = sweep()
+        if swept:
+            log.info("meeting reminders: scheduled %d meeting(s) written without hooks", swept)
+    with sessions() as session:
+        if not _anything_due(session, utcnow()):
+            return {}
     while True:
         now = utcnow()
         with sessions() as session, session.begin():

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, Text, and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,12 +44,32 @@ LEASE = dt.timedelta(minutes=10)  # a claimed row is the claimer's this long; th
 MAX_LINES = 30  # matches listed in one e-mail; the rest are counted
 MANAGER_ROLES = {"office_manager", "admin"}
 PHONE_KEYS = ("phone", "phone_number", "whatsapp", "mobile")  # where a user's own phone may be kept (`extra`)
-ALERTS = MatchAlert.__table__
+ALERTS: Table = MatchAlert.__table__  # type: ignore[assignment]
 
 
 def _insert(session: Session) -> Any:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(ALERTS).on_conflict_do_nothing(index_elements=["pairing", "seek_id", "offer_id", "channel"])
+
+
+def _insert_unnest(pairing: str, channel: str, matches: list[tuple[str, str, str]], now: dt.datetime) -> Any:
+    """PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) — a full run records a hundred thousand alerts."""
+    arrays = {name: [m[i] for m in matches] for i, name in enumerate(("match_id", "seek_id", "offer_id"))}
+    rows = (
+        func.unnest(*(bindparam(f"a_{name}", data, type_=postgresql.ARRAY(Text)) for name, data in arrays.items()))
+        .table_valued(*arrays)
+        .render_derived(name="a")
+    )
+    source = select(
+        literal(pairing), rows.c.match_id, rows.c.seek_id, rows.c.offer_id, literal(channel), literal("pending"),
+        literal(0), literal(now),
+    )  # fmt: skip
+    target = ["pairing", "match_id", "seek_id", "offer_id", "channel", "status", "attempts", "created_date"]
+    return (
+        postgresql.insert(ALERTS)
+        .from_select(target, source)
+        .on_conflict_do_nothing(index_elements=["pairing", "seek_id", "offer_id", "channel"])
+    )
 
 
 def record_pairs(session: Session, bound: Bound, matches: Iterable[tuple[str, str, str]]) -> int:
@@ -61,14 +81,19 @@ def record_pairs(session: Session, bound: Bound, matches: Iterable[tuple[str, st
     if not channels or not pairing.alerts or not matches:
         return 0
     now = utcnow()
-    rows = [
-        {"pairing": pairing.name, "match_id": match_id, "seek_id": seek_id, "offer_id": offer_id,
-         "channel": channel, "status": "pending", "attempts": 0, "created_date": now}
-        for match_id, seek_id, offer_id in matches
-        for channel in channels
-    ]  # fmt: skip
-    for start in range(0, len(rows), 5000):
-        session.execute(_insert(session), rows[start : start + 5000])
+    if session.get_bind().dialect.name == "postgresql":
+        for channel in channels:
+            for start in range(0, len(matches), 20_000):
+                session.execute(_insert_unnest(pairing.name, channel, matches[start : start + 20_000], now))
+    else:
+        rows = [
+            {"pairing": pairing.name, "match_id": match_id, "seek_id": seek_id, "offer_id": offer_id,
+             "channel": channel, "status": "pending", "attempts": 0, "created_date": now}
+            for match_id, seek_id, offer_id in matches
+            for channel in channels
+        ]  # fmt: skip
+        for start in range(0, len(rows), 5000):
+            session.execute(_insert(session), rows[start : start + 5000])
     outbox.record(session, ALERT_JOB, ["send"], delay=get_settings().match_alert_delay_seconds)
     return len(matches)
 
