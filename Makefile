@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 0.0.0.0
 PORT ?= 8000
 
-.PHONY: run test lint typecheck migrate-check pytest bench clean sdk-deps
+.PHONY: run test lint typecheck migrate-check pytest bench clean sdk-deps frontend-lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,16 @@ sdk-deps:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(SDK_DIR)/node_modules/.package-lock.json; \
 	else echo "npm not found: tests/test_base44_sdk.py will be skipped (needs Node 20+)"; fi
 
+# tests/test_frontend_browser.py builds the office's Base44 export itself (npm ci + vite build, cached under
+# .cache/frontend/). The export ships no lock file, so the committed tests/frontend/package-lock.json pins its
+# dependencies; regenerate it after the export's package.json changes:
+BASE44_FRONTEND_EXPORT ?= tests/fixtures/base44-export
+frontend-lock:
+	rm -rf .cache/frontend-lock && mkdir -p .cache/frontend-lock
+	cp $(BASE44_FRONTEND_EXPORT)/package.json .cache/frontend-lock/
+	cd .cache/frontend-lock && npm install --package-lock-only --no-audit --no-fund
+	cp .cache/frontend-lock/package-lock.json tests/frontend/package-lock.json
+
 pytest: $(VENV)/.dev sdk-deps
 	@echo "== pytest on SQLite =="
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
@@ -68,4 +78,4 @@ bench: $(VENV)/.dev
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(SDK_DIR)/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(SDK_DIR)/node_modules .cache

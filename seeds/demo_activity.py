@@ -9,6 +9,7 @@ from seeds.demo_base import (
     TODAY,
     Record,
     agent,
+    at,
     builtin_fields,
     mobile,
     place,
@@ -34,6 +35,7 @@ from seeds.demo_vocab import (
 
 
 def meetings(pairs: list[tuple[Record, Record]], props: list[Record], count: int) -> list[Record]:
+    """`pairs` are (BuyersBrokerage, PropertyBrokerage) — what the Meetings form links — and `props` the listings."""
     out = []
     for i in range(count):
         if i % 5 == 4:  # an owner meeting about signing the listing, no buyer
@@ -77,6 +79,19 @@ def meetings(pairs: list[tuple[Record, Record]], props: list[Record], count: int
     return out
 
 
+def into_the_coming_week(out: list[Record]) -> None:
+    """The Dashboard counts "this week's meetings" among the ten that start last, so every booked meeting falls in
+    the coming days: each keeps its hour and moves to one of the next working days (Sunday-Thursday)."""
+    days = [TODAY.date() + dt.timedelta(days=n) for n in range(1, 7)]
+    days = [day for day in days if day.weekday() not in (4, 5)]
+    coming = sorted((m for m in out if m["start_date"] > at(TODAY)), key=lambda m: str(m["start_date"]))
+    for k, meeting in enumerate(coming):
+        start = dt.datetime.fromisoformat(meeting["start_date"])
+        delta = dt.datetime.combine(days[k * len(days) // len(coming)], start.time()) - start
+        for key in ("start_date", "end_date", "reminder_date"):
+            meeting[key] = at(dt.datetime.fromisoformat(meeting[key]) + delta)
+
+
 def tasks(props: list[Record], clients: list[Record], names: dict[str, str], count: int) -> list[Record]:
     out = []
     for i in range(count):
@@ -115,8 +130,8 @@ def tasks(props: list[Record], clients: list[Record], names: dict[str, str], cou
     return out
 
 
-def service_calls(props: list[Record], sups: list[Record], count: int) -> list[Record]:
-    rented = [p for p in props if p["listing_type"] == "השכרה"]
+def service_calls(rented: list[Record], sups: list[Record], count: int) -> list[Record]:
+    """Calls about the managed properties (PropertyOwner, which the ServiceCalls form links)."""
     calls = []
     for _ in range(count):
         prop, supplier = rng.choice(rented), rng.choice(sups)

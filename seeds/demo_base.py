@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import phonenumbers
@@ -124,3 +126,20 @@ def price_for(city: str, rooms: str, deal: str, kind: str) -> int:
     if deal == "מכירה":
         return int(min(6_000_000, max(1_500_000, (450_000 + size * 850_000) * factor)) // 10_000 * 10_000)
     return int(min(15_000, max(4_000, (1_500 + size * 1_900) * factor)) // 100 * 100)
+
+
+def derived_id(source: Record, entity: str) -> str:
+    """The id of the `entity` record made from `source` (a listing made from a Property...): it starts with its
+    source's creation time like every id here, and takes the rest from a hash, so deriving draws nothing from
+    `rng` and everything generated after it keeps its values."""
+    return str(source["id"])[:8] + hashlib.sha256(f"{entity}:{source['id']}".encode()).hexdigest()[:16]
+
+
+def stable_pick(key: str, options: Sequence[str]) -> str:
+    """One of `options`, chosen by a hash of `key`: deterministic without drawing from `rng`."""
+    return options[int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % len(options)]
+
+
+def at(moment: dt.datetime) -> str:
+    """A meeting's time as the form's datetime-local input sends it."""
+    return moment.strftime("%Y-%m-%dT%H:%M")

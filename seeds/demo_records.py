@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from seeds.demo_base import (
     AMENITIES,
@@ -30,30 +31,35 @@ from seeds.demo_vocab import (
     SUPPLIERS,
 )
 
+CONTACT_NOTES = ["", "", "", "מעדיף וואטסאפ", "לא להתקשר בשבת", "הגיע דרך חבר", "לקוח חוזר", "לחזור אחרי 17:00"]
+
+
+def contact(taken: list[Record], created: Callable[[], dt.datetime]) -> Record:
+    """One person for the address book, named unlike everyone in `taken`; `created` is asked for the moment they
+    were added once the name, place and phone are drawn."""
+    name, _first, email = person()
+    while any(name == c["full_name"] for c in taken):  # two "אליעזר כהן" in one address book only confuse
+        name, _first, email = person()
+    city, _area, street = place()
+    phone = mobile()
+    with_link = rng.random() < 0.35
+    return {
+        **builtin_fields(created(), agent()),
+        "full_name": name,
+        "phone": phone,
+        "email": email,
+        "whatsapp_id": e164_digits(phone) if with_link else "",
+        "whatsapp_link": f"https://wa.me/{e164_digits(phone)}" if with_link else "",
+        "address": f"{street} {rng.randint(1, 120)}, {city}",
+        "city": city,
+        "notes": rng.choice(CONTACT_NOTES),
+    }
+
 
 def contacts(count: int) -> list[Record]:
-    notes = ["", "", "", "מעדיף וואטסאפ", "לא להתקשר בשבת", "הגיע דרך חבר", "לקוח חוזר", "לחזור אחרי 17:00"]
     out: list[Record] = []
     for _ in range(count):
-        name, _first, email = person()
-        while any(name == c["full_name"] for c in out):  # two "אליעזר כהן" in one address book only confuse
-            name, _first, email = person()
-        city, _area, street = place()
-        phone = mobile()
-        with_link = rng.random() < 0.35
-        out.append(
-            {
-                **builtin_fields(when(START, TODAY - dt.timedelta(days=60)), agent()),
-                "full_name": name,
-                "phone": phone,
-                "email": email,
-                "whatsapp_id": e164_digits(phone) if with_link else "",
-                "whatsapp_link": f"https://wa.me/{e164_digits(phone)}" if with_link else "",
-                "address": f"{street} {rng.randint(1, 120)}, {city}",
-                "city": city,
-                "notes": rng.choice(notes),
-            }
-        )
+        out.append(contact(out, lambda: when(START, TODAY - dt.timedelta(days=60))))
     return out
 
 

@@ -24,6 +24,7 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(300)
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SOURCE_PASSWORD = "source-admin-password-1"
+FRONTEND = ROOT / "tests" / "fixtures" / "base44-export"
 
 
 @pytest.fixture(scope="module")
@@ -52,22 +53,20 @@ def source_server(tmp_path_factory: Any) -> Iterator[tuple[str, str]]:
 def test_from_api_imports_everything_through_paging(
     source_server: tuple[str, str], capsys: Any, tmp_path: Path
 ) -> None:
+    """Which entities: the 24 the frontend's entities.js names, and the one the export's schema file describes."""
     base, token = source_server
-    names = ",".join(ALL)
-    code, out = run_script(
-        "--from-api", base, "--app-id", APP_ID, "--api-key", token, "--entities", names, capsys=capsys
-    )
+    asked = ("--frontend", str(FRONTEND), "--schemas", str(FIXTURES / "entities"))
+    code, out = run_script("--from-api", base, "--app-id", APP_ID, "--api-key", token, *asked, capsys=capsys)
     assert code == 0, out
-    assert out.rstrip().endswith("24 entities imported, 0 not found.")
+    assert out.rstrip().endswith("25 entities imported, 0 not found.")
+    assert "Schema files stored: Commission (Commission.json)" in out
     problems = [p for entity in ALL for p in differences(entity, stored(entity))]
-    assert problems == []
+    assert problems == []  # the schema-typed Commission included: 3, not "3"
     assert "6801309791850cc36c8cdead" in out  # dangling references are found in API imports too
     report = tmp_path / "r.json"
-    code, out = run_script(
-        "--from-api", base, "--app-id", APP_ID, "--api-key", token, "--entities", names, "--report", str(report)
-    )
+    code, out = run_script("--from-api", base, "--app-id", APP_ID, "--api-key", token, *asked, "--report", str(report))
     entities = json.loads(report.read_text(encoding="utf-8"))["entities"]
-    assert code == 0 and len(entities) == 24
+    assert code == 0 and sorted(e["entity"] for e in entities) == sorted(ALL)
     assert all(e["unchanged"] == e["read"] == len(ALL[e["entity"]].records) for e in entities)
 
 

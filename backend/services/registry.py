@@ -86,6 +86,24 @@ MODELLED: dict[str, EntitySpec] = {
 }
 
 
+def dependency_order(entities: list[str]) -> list[str]:
+    """Referenced entities first (by the declarations' `x-ref`), then the ones that point at them; names the
+    server does not declare come last, alphabetically. Loading in this order finds no dangling reference."""
+    done: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done or name in path or name not in entities:
+            return
+        for declared in MODELLED[name].fields.values():
+            if declared.ref is not None and declared.ref != name:
+                visit(declared.ref, (*path, name))
+        done.append(name)
+
+    for name in sorted(n for n in entities if n in MODELLED):
+        visit(name, ())
+    return done + sorted(n for n in entities if n not in MODELLED)
+
+
 @dataclass(frozen=True)
 class _Stored:
     generation: int

@@ -21,7 +21,7 @@ from backend.errors import BadRequest, NotFound
 from backend.models import DECLARATIONS
 from backend.models.base import utcnow
 from backend.models.schema_store import RegistryGeneration, StoredSchema
-from backend.services import registry
+from backend.services import registry, rules
 
 SCHEMA_SUFFIXES = (".json", ".jsonc")
 MAX_SCHEMA_BYTES = 1024 * 1024
@@ -81,6 +81,10 @@ def _check_storable(decl: EntityDecl) -> None:
             raise SchemaError(
                 f"{decl.name}.{name}: this server declares it as {declared.kind}, the schema as {spec.kind}"
             )
+    try:
+        rules.check_block(decl.name, decl.rls, rules.known_fields(registry.spec_with(decl.name, decl)))
+    except rules.RuleError as exc:
+        raise SchemaError(str(exc)) from None
 
 
 def save(session: Session, decls: Iterable[tuple[EntityDecl, str]]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 from backend.entity_schema import ENTITY_NAME, EntityDecl, SchemaError
 from backend.services.importer.remote import ApiClient, EntityMissing
 from backend.services.importer.sources import CsvSource, JsonSource, Row
-from backend.services.registry import MODELLED
+from backend.services.registry import MODELLED, dependency_order
 from backend.services.schemas import read_schema_folder, schema_folder
 
 DATA_FILE = re.compile(r"^(?P<entity>[A-Za-z][A-Za-z0-9]*?)(?P<export>_export)?(\s*\(\d+\))?\.(?P<ext>csv|json)$", re.I)
@@ -55,12 +55,6 @@ def frontend_entities(path: Path) -> list[str]:
     if not names:
         raise PlanError(f"{file}: names no entity (expected lines like `base44.entities.Contact`)")
     return names
-
-
-def _order(name: str) -> tuple[int, int, str]:
-    """Declared entities first, in declaration order (contacts before what points at them), then the rest."""
-    names = list(MODELLED)
-    return (0, names.index(name), "") if name in MODELLED else (1, 0, name)
 
 
 def _checked_names(names: list[str], where: str) -> set[str]:
@@ -116,8 +110,8 @@ def folder_plan(folder: Path, frontend: Path | None, only: list[str] | None, *, 
             )
             path = keep
         found[entity] = path
-    plan.sources = [_file_source(entity, found[entity]) for entity in sorted(found, key=_order)]
-    for entity in sorted(plan.asked - found.keys(), key=_order):
+    plan.sources = [_file_source(entity, found[entity]) for entity in dependency_order(list(found))]
+    for entity in dependency_order(sorted(plan.asked - found.keys())):
         plan.not_found[entity] = f"no {entity}_export.csv or {entity}.json in {folder.name}/"
     return plan
 
@@ -157,5 +151,5 @@ def api_plan(client: ApiClient, schema_dir: Path | None, frontend: Path | None, 
 
         return Source(entity, "API", rows)
 
-    plan.sources = [make(entity) for entity in sorted(plan.asked, key=_order)]
+    plan.sources = [make(entity) for entity in dependency_order(sorted(plan.asked))]
     return plan

@@ -28,7 +28,8 @@ LOGICAL = {"$and", "$or", "$nor"}
 Resolver = Callable[[str], Target]
 
 
-def _negate(cond: Cond) -> Cond:
+def negate(cond: Cond) -> Cond:
+    """NOT with Mongo's null semantics: a comparison with null (unknown) counts as false, so its negation holds."""
     return not_(func.coalesce(cond, false()))
 
 
@@ -66,7 +67,7 @@ class QueryCompiler:
             return and_(*parts)
         if op == "$or":
             return or_(*parts)
-        return and_(*(_negate(p) for p in parts))
+        return and_(*(negate(p) for p in parts))
 
     def field(self, target: Target, value: Any, depth: int) -> Cond:
         self._count(depth)
@@ -102,17 +103,17 @@ class QueryCompiler:
         if op == "$eq":
             return target.eq(value)
         if op == "$ne":
-            return _negate(target.eq(value))
+            return negate(target.eq(value))
         if op in ("$gt", "$gte", "$lt", "$lte"):
             return target.cmp(op, value)
         if op == "$in":
             return target.in_(self._list(target, op, value))
         if op == "$nin":
-            return _negate(target.in_(self._list(target, op, value)))
+            return negate(target.in_(self._list(target, op, value)))
         if op == "$exists":
             if not isinstance(value, bool):
                 raise BadRequest(f"{target.name}: $exists takes true or false")
-            return target.exists() if value else _negate(target.exists())
+            return target.exists() if value else negate(target.exists())
         if op == "$regex":
             return target.regex(*_regex(target.name, value, ops.get("$options")))
         if op == "$all":
@@ -124,7 +125,7 @@ class QueryCompiler:
         if op == "$not":
             if not isinstance(value, dict) or not value:
                 raise BadRequest(f'{target.name}: $not takes an operator object such as {{"$gt": 5}}')
-            return _negate(self.field(target, value, depth + 1))
+            return negate(self.field(target, value, depth + 1))
         return self._elem_match(target, value, depth)
 
     def _elem_match(self, target: Target, condition: Any, depth: int) -> Cond:
