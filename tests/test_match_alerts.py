@@ -69,6 +69,11 @@ def test_one_digest_per_person_and_never_twice_for_a_match(client: Any, agent: d
     answer = generate_and_alert(client, h)
     # 3 buyers × 3 listings (85, 75, 65); the browser's pair is updated in place, not created again.
     assert answer["pairings"]["brokerage"]["created"] == 8 and answer["pairings"]["renters"]["created"] == 0
+    assert (answer["created"], answer["updated"], answer["queued"]) == (8, 1, False)  # generate-matches' shape
+    assert [m["match_score"] for m in answer["matches"]] == sorted(
+        (m["match_score"] for m in answer["matches"]), reverse=True
+    )
+    assert {m["pairing"] for m in answer["matches"]} == {"brokerage"} and len(answer["matches"]) == 9
     assert smtp.messages == []  # sent after the commit, by the outbox — not in the request
     drain_all()
     mails = {m["to"][0]: m for m in smtp.messages}

@@ -190,3 +190,19 @@ def test_values_it_cannot_read_are_reasons_not_errors(client: Any, agent: dict[s
 def test_an_unknown_pairing_is_a_422(client: Any, agent: dict[str, Any], pairing: Any) -> None:
     body = client.post("/api/automation/generate-matches", json={"pairing": pairing}, headers=agent["headers"])
     assert_error(body, 422, "validation_error")
+
+
+def test_generate_and_alert_queues_a_pairing_too_large_for_the_request(
+    client: Any, agent: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.services.matching import runs
+
+    monkeypatch.setattr(runs, "INLINE_MAX", 1)
+    h = agent["headers"]
+    buyer = rest(client, h, "buyers_brokerage", BUYER)
+    flat = rest(client, h, "property_brokerage", LISTING)
+    answer = post(client, h, "/api/apps/app123/functions/GenerateAndAlertMatches", {}, status=200)
+    assert answer["queued"] is True and answer["pairings"]["brokerage"] == {"queued": True, "records": 2}
+    assert (answer["created"], answer["matches"]) == (0, []) and pairs() == {}
+    drain_all()
+    assert set(pairs()) == {(buyer, flat)}

@@ -19,7 +19,7 @@ from backend.database import get_sessionmaker
 from backend.services import hooks, outbox
 from backend.services.matching.bound import bind
 from backend.services.matching.pairings import get_pairing, pairings
-from backend.services.matching.service import generate_matches
+from backend.services.matching.service import MAX_LISTED, generate_matches
 
 log = logging.getLogger(__name__)
 RUN_JOB = "match-run"  # an outbox entry whose ids are pairing names (not an entity name)
@@ -30,9 +30,17 @@ def _size(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.count()).select_from(model).where(model.deleted_at.is_(None))) or 0)
 
 
+COUNTS = ("evaluated_pairs", "created", "updated", "unchanged", "removed", "kept", "capped")
+
+
 def generate_and_alert(session: Session) -> dict[str, Any]:
-    """Run every alerting pairing (or queue it when large); answers each pairing's counts."""
-    answer: dict[str, Any] = {}
+    """Run every alerting pairing (or queue it when large). The answer has generate-matches' shape — the
+    counts summed over the pairings and their created or updated matches, best first, at most 500 — plus
+    each pairing's own counts under `pairings`."""
+    per_pairing: dict[str, Any] = {}
+    totals = dict.fromkeys(COUNTS, 0)
+    matches: list[dict[str, Any]] = []
+    queued = False
     for pairing in pairings():
         if not pairing.alerts:
             continue
@@ -40,12 +48,19 @@ def generate_and_alert(session: Session) -> dict[str, Any]:
         size = _size(session, bound.seek.model) + _size(session, bound.offer.model)
         if size > INLINE_MAX:
             outbox.record(session, RUN_JOB, [pairing.name])
-            answer[pairing.name] = {"queued": True, "records": size}
+            per_pairing[pairing.name] = {"queued": True, "records": size}
+            queued = True
             continue
         result = generate_matches(session, pairing=pairing)
-        result.pop("matches")
-        answer[pairing.name] = result
-    return {"pairings": answer}
+        score = pairing.result.fields["score"]
+        matches.extend({**m, "pairing": pairing.name, "_score": m.get(score) or 0} for m in result.pop("matches"))
+        per_pairing[pairing.name] = result
+        for key in COUNTS:
+            totals[key] += result[key]
+    matches.sort(key=lambda m: -m["_score"])
+    for match in matches:
+        del match["_score"]
+    return {**totals, "queued": queued, "matches": matches[:MAX_LISTED], "pairings": per_pairing}
 
 
 def run_job(_entity: str, names: list[str], _kind: hooks.WriteKind) -> None:
