@@ -6,8 +6,9 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,17 @@ class Settings(BaseSettings):
 
     auto_match: bool = True
     jobs_inapp: bool = True  # drain the outbox (re-matching, alerts) in the app; false when scripts/worker.py does
+    match_pairings: str = ""  # a JSON file of pairings replacing backend/services/matching/pairings.json
+    match_max_new_per_seeker: int = Field(20, ge=1, le=10_000)
+    match_alerts: str = "email"  # email, whatsapp, "email,whatsapp" or off
+    match_alert_delay_seconds: float = Field(30.0, ge=0, le=86_400)
+    match_alert_whatsapp_template: str = ""
+    match_alert_whatsapp_language: str = "he"
+    meeting_reminders: bool = True
+    meeting_reminder_hours: float = Field(24.0, ge=0, le=24 * 30)
+    meeting_reminder_template: str = ""
+    meeting_reminder_language: str = "he"
+    office_timezone: str = "Asia/Jerusalem"
 
     whatsapp_provider: Literal["console", "meta"] = "console"
     whatsapp_api_url: str = "https://graph.facebook.com"
@@ -112,6 +124,42 @@ class Settings(BaseSettings):
     @classmethod
     def _default_sqlite(cls, value: str) -> str:
         return value or f"sqlite:///{ROOT / 'data' / 'app.db'}"
+
+    @field_validator("match_alerts")
+    @classmethod
+    def _alert_channels(cls, value: str) -> str:
+        channels = [c.strip().lower() for c in value.split(",") if c.strip()]
+        if channels == ["off"] or not channels:
+            return "off"
+        unknown = sorted(set(channels) - {"email", "whatsapp"})
+        if unknown:
+            raise ValueError(
+                f"MATCH_ALERTS: unknown channel {unknown[0]!r}; use email, whatsapp, email,whatsapp or off"
+            )
+        return ",".join(c for c in ("email", "whatsapp") if c in channels)
+
+    @field_validator("office_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"OFFICE_TIMEZONE: unknown time zone {value!r} (e.g. Asia/Jerusalem)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _whatsapp_alerts_need_a_template(self) -> Settings:
+        # Meta delivers free text only within 24 h of the recipient's last message: an alert must be a template.
+        if "whatsapp" in self.alert_channels and not self.match_alert_whatsapp_template.strip():
+            raise ValueError(
+                "MATCH_ALERTS includes whatsapp but MATCH_ALERT_WHATSAPP_TEMPLATE is empty; name the approved "
+                "template the alert digest is sent with, or drop whatsapp from MATCH_ALERTS"
+            )
+        return self
+
+    @property
+    def alert_channels(self) -> tuple[str, ...]:
+        return () if self.match_alerts == "off" else tuple(self.match_alerts.split(","))
 
     # Outside development the example secrets are refused. Each rule is a field validator, so one start
     # reports every problem at once (check_settings), not the first one per start.

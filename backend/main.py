@@ -17,7 +17,7 @@ from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
 from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.routes import build_router
-from backend.services import outbox, rules
+from backend.services import outbox, reminders, rules
 from backend.services.matching import register_hooks
 from backend.services.whatsapp.sender import start_inapp_sender, stop_inapp_sender
 
@@ -72,7 +72,8 @@ def create_app(*, fast_lane: bool = True) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
-    register_hooks()
+    register_hooks()  # matching and alerts (a bad MATCH_PAIRINGS stops the start here)
+    reminders.register()
     rules.check_declared()  # a malformed row rule stops the app here, naming the entity and the rule
     install_error_handlers(app)
     app.include_router(build_router())

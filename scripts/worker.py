@@ -1,5 +1,6 @@
 """Run the background work as its own process (for deployments that keep it apart from the web app):
-the WhatsApp sender and the outbox (re-matching, alerts and everything else that follows a write).
+the WhatsApp sender and the outbox (re-matching, alerts and everything else that follows a write), and
+the scheduled work of each drainer round (meeting reminders).
 
 python scripts/worker.py                  # work until SIGTERM / Ctrl-C
 python scripts/worker.py --until-idle     # do what is due now, then exit (cron, one-off runs)
@@ -29,7 +30,7 @@ from sqlalchemy import text
 from backend.config import EXIT_DATABASE, settings_or_exit
 from backend.database import get_engine
 from backend.logs import configure_logging
-from backend.services import outbox
+from backend.services import outbox, reminders
 from backend.services.matching import register_hooks
 from backend.services.whatsapp.pacing import Timing
 from backend.services.whatsapp.sender import Sender
@@ -69,6 +70,7 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     wait_for_database(args.wait_db)
     register_hooks()  # the after-write work this process drains from the outbox
+    reminders.register()  # and the meeting reminders it sends when due
     sender = Sender(rate=args.rate, timing=Timing(stale_after=args.stale_after), name="whatsapp-worker")
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -79,6 +81,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     if args.until_idle:
         jobs = outbox.drain_all()
+        outbox.run_rounds()  # reminders due now are queued for the sender below
         count = sender.run_until_idle()
         print(f"processed {count} message(s) and {jobs} outbox entr{'y' if jobs == 1 else 'ies'}")
     else:

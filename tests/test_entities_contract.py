@@ -87,7 +87,8 @@ def writable(spec: EntitySpec) -> dict[str, Any]:
 
 
 def required(spec: EntitySpec) -> dict[str, Any]:
-    return {name: f"חובה {name}" for name, f in writable(spec).items() if f.required}
+    """The required fields; references get fresh ids, so unique pairs (the match entities) never collide."""
+    return {name: next_ref() if f.kind == "ref" else f"חובה {name}" for name, f in writable(spec).items() if f.required}
 
 
 def full(spec: EntitySpec, values: dict[str, Any] = GOOD) -> dict[str, Any]:

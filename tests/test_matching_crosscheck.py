@@ -1,6 +1,7 @@
 """The fast search against brute force: on a random small office, every way of running generate-matches
 (everything, one record, a few records, many records, in small steps) stores exactly the pairs a naive
-double loop over the scoring rules finds — same pairs, same scores, same reasons."""
+double loop over the scoring rules finds — same pairs, same scores, same reasons. With a small cap per
+seeker, a full run keeps exactly each seeker's best pairs, and record-by-record runs keep a best set too."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.models import Client, Match, Property
 from backend.models.base import new_id
@@ -103,6 +105,7 @@ def test_fast_search_finds_exactly_what_brute_force_finds(
     expected, plausible = _naive(min_score)
     assert plausible > 100 and len(expected) > 30  # the random office really has matches to find
     monkeypatch.setattr(service, "CLIENTS_PER_STEP", 7)  # many reconcile steps, not one
+    monkeypatch.setattr(get_settings(), "match_max_new_per_seeker", 10_000)  # no cap: every pair
 
     def post(**body: Any) -> dict[str, Any]:
         response = client.post(URL, json={"min_score": min_score, **body}, headers=agent["headers"])
@@ -144,3 +147,57 @@ def test_fast_search_finds_exactly_what_brute_force_finds(
     _clear()
     post(client_ids=clients)
     assert _stored() == expected
+
+
+def _best(
+    expected: dict[tuple[str, str], tuple[int, list[str]]], cap: int
+) -> dict[tuple[str, str], tuple[int, list[str]]]:
+    """Each seeker's `cap` best pairs, ties broken by the offer's id (what a run from nothing keeps)."""
+    by_seeker: dict[str, list[tuple[str, str]]] = {}
+    for pair in expected:
+        by_seeker.setdefault(pair[0], []).append(pair)
+    kept = {}
+    for pairs in by_seeker.values():
+        for pair in sorted(pairs, key=lambda p: (-expected[p][0], p[1]))[:cap]:
+            kept[pair] = expected[pair]
+    return kept
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_the_cap_keeps_each_seekers_best_pairs_whatever_the_order_of_runs(
+    client: Any, agent: dict[str, Any], monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    cap = 3
+    rng = random.Random(seed)
+    _seed(rng, clients=40, properties=120)
+    expected, _ = _naive(0)
+    monkeypatch.setattr(service, "CLIENTS_PER_STEP", 7)
+    monkeypatch.setattr(get_settings(), "match_max_new_per_seeker", cap)
+    best = _best(expected, cap)
+    assert len(best) < len(expected)  # the cap really leaves pairs out
+
+    def post(**body: Any) -> dict[str, Any]:
+        response = client.post(URL, json={"min_score": 0, **body}, headers=agent["headers"])
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    full = post()
+    assert _stored() == best
+    assert (full["created"], full["capped"]) == (len(best), len(expected) - len(best))
+    # Record by record (as auto-matching runs), in a random order: each seeker ends with a best set —
+    # as many as the cap allows, none worse than a pair left out (ties may pick other pairs).
+    _clear()
+    properties = _ids(Property)
+    rng.shuffle(properties)
+    for pid in properties:
+        post(property_ids=[pid])
+    stored = _stored()
+    for seeker in {c for c, _ in expected}:
+        mine = {p: v[0] for (c, p), v in stored.items() if c == seeker}
+        left_out = [v[0] for (c, p), v in expected.items() if c == seeker and p not in mine]
+        assert len(mine) == min(cap, len(mine) + len(left_out))
+        assert not left_out or min(mine.values()) >= max(left_out)
+        assert sorted(mine.values()) == sorted(v[0] for k, v in best.items() if k[0] == seeker)
+    assert all(expected[pair] == value for pair, value in stored.items())
+    again = post()  # a full run after them changes nothing: on a tie the stored pair stays
+    assert (again["created"], again["removed"], again["unchanged"]) == (0, 0, len(stored))

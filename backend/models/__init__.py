@@ -6,6 +6,7 @@ models/entities.py); the names below are the ones the services use directly.
 
 from typing import Any
 
+from backend.models.automation import MatchAlert, MeetingReminder
 from backend.models.document import Document
 from backend.models.entities import DECLARATIONS, ENTITY_MODELS
 from backend.models.file import StoredFile
@@ -32,6 +33,8 @@ __all__ = [
     "MarketingLead",
     "MarketingLog",
     "Match",
+    "MatchAlert",
+    "MeetingReminder",
     "OutboxEntry",
     "PasswordReset",
     "Property",

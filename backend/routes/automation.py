@@ -22,7 +22,10 @@ def generate_matches_route(session: SessionDep, body: Annotated[GenerateMatchesI
     Without a body every open client is matched against every open property; `client_ids` and/or
     `property_ids` narrow the run (both given: those clients against those properties). Re-running
     updates scores and reasons, keeps a status an agent set, and removes pairs that no longer qualify
-    only while they are still `new` and untouched. `dry_run` reports the same counts and writes nothing.
+    only while they are still `new` and untouched; each client keeps at most MATCH_MAX_NEW_PER_SEEKER
+    untouched new matches, the best. `dry_run` reports the same counts and writes nothing. `pairing`
+    runs another pairing instead (`brokerage`: PropertyBrokerage × BuyersBrokerage → MatchesBrokerage,
+    `renters`: × BuyersRenters → Matches); the ids are then that pairing's seekers and offers.
     """
     params = body or GenerateMatchesIn()
     return JSONResponse(generate_matches(session, **params.model_dump()))

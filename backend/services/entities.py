@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from backend.models.base import new_id, utcnow
-from backend.services import hooks, outbox, update_ops
+from backend.services import hooks, outbox, unique_keys, update_ops
 from backend.services.query import ListParams, Page, list_page
 from backend.services.query import count as _count
 from backend.services.query import select_ids as _select_ids
@@ -99,8 +99,15 @@ def _as_record(spec: EntitySpec, values: dict[str, Any]) -> dict[str, Any]:
     return to_record(keys, [values[k] for k in keys], values["extra"])
 
 
-def bulk_create(session: Session, spec: EntitySpec, items: Any, actor: Actor) -> list[dict[str, Any]]:
-    """All or nothing: every item is validated before any is written; records come back in input order."""
+def bulk_create(
+    session: Session, spec: EntitySpec, items: Any, actor: Actor, *, keep_stored: bool = False
+) -> list[dict[str, Any]]:
+    """All or nothing: every item is validated before any is written; records come back in input order.
+
+    `keep_stored` (the Base44 surface): an item whose unique fields (x-unique) repeat a stored record, or an
+    earlier item, is not written and that record is answered in its place — Base44 never enforced those
+    keys, and the office's browser bulk-creates match pairs the server may have stored a moment before.
+    Without it such a batch is a 409 and nothing is written."""
     if not isinstance(items, list):
         raise ValidationFailed(
             "Expected a JSON list of records",
@@ -120,6 +127,8 @@ def bulk_create(session: Session, spec: EntitySpec, items: Any, actor: Actor) ->
         rows.append(_insert_values(spec, columns, extra, actor))
     if errors:
         raise ValidationFailed(f"Invalid {spec.name} records; nothing was written", detail=errors)
+    if keep_stored and spec.unique and rows:
+        return unique_keys.insert_keeping_stored(session, spec, rows, _as_record, _after_commit)
     if rows:
         session.execute(insert(spec.table), rows)
         _after_commit(session, spec.name, [r["id"] for r in rows])

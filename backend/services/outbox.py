@@ -30,11 +30,14 @@ POLL_SECONDS = 5.0  # a drainer also looks on its own, for rows another process 
 LEASE = dt.timedelta(minutes=5)  # a claimed row is someone's for this long; then it is due again
 
 
-def record(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write") -> None:
-    """Queue the entity's after-write work, in the caller's transaction (written with it or not at all)."""
+def record(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write", delay: float = 0.0) -> None:
+    """Queue the entity's after-write work, in the caller's transaction (written with it or not at all).
+
+    `delay` (seconds) holds it back: work that should gather what follows (an alert digest) waits a little."""
     if not ids or not hooks.has_hooks(entity):
         return
-    session.add(OutboxEntry(entity=entity, kind=kind, ids=list(ids)))
+    run_after = utcnow() + dt.timedelta(seconds=delay)
+    session.add(OutboxEntry(entity=entity, kind=kind, ids=list(ids), run_after=run_after))
     session.info["outbox"] = True
 
 
@@ -113,6 +116,25 @@ def _failed(
         log.warning("outbox %s (%s %s) failed, will retry: %s", entry_id, kind, entity, exc)
 
 
+_rounds: list[Callable[[], object]] = []
+
+
+def every_round(task: Callable[[], object]) -> None:
+    """Run `task` on every round of a drainer (each wake-up, at least every POLL_SECONDS): scheduled work such
+    as meeting reminders, which claims its own due rows and must be safe with several drainers."""
+    if task not in _rounds:
+        _rounds.append(task)
+
+
+def run_rounds() -> None:
+    """Every scheduled task once; one failing does not stop the others (they run again next round)."""
+    for task in list(_rounds):
+        try:
+            task()
+        except Exception:
+            log.exception("scheduled task %s failed; it runs again next round", getattr(task, "__name__", task))
+
+
 def drain_all(sessions: Callable[[], Session] | None = None) -> int:
     """Drain until nothing is due (tests, `scripts/worker.py --until-idle`)."""
     total = 0
@@ -152,6 +174,8 @@ class Drainer:
                     pass
             except Exception:  # a database hiccup: the rows wait for the next round
                 log.exception("outbox drainer round failed")
+            if not self._stop.is_set():
+                run_rounds()
 
 
 _drainers: list[Drainer] = []

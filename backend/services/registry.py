@@ -55,6 +55,7 @@ class EntitySpec:
     extra_fields: dict[str, FieldSpec] = field(default_factory=dict)
     rls: dict[str, Any] | None = None
     description: str | None = None
+    unique: tuple[tuple[str, ...], ...] = ()  # declared unique field groups (x-unique)
 
     @property
     def table(self) -> Table:
@@ -79,6 +80,7 @@ MODELLED: dict[str, EntitySpec] = {
         fields=decl.fields,
         rls=decl.rls,
         description=decl.description,
+        unique=decl.unique,
     )
     for name, decl in DECLARATIONS.items()
 }

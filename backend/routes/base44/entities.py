@@ -45,8 +45,10 @@ def list_cursor(app_id: AppId, entity: EntityName, request: Request) -> Response
 
 @router.post("/{entity}/bulk", status_code=201, operation_id="b44_bulk_create")
 def bulk_create(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
-    """`bulkCreate(list)`: all validated before any is written; records in input order."""
-    created = entities.bulk_create(session, spec_for(app_id, entity), body, entities.Actor(user.id, user.email))
+    """`bulkCreate(list)`: all validated before any is written; records in input order. An item repeating a
+    unique pair already stored (a match pair, say) is not written again: the stored record is answered."""
+    actor = entities.Actor(user.id, user.email)
+    created = entities.bulk_create(session, spec_for(app_id, entity), body, actor, keep_stored=True)
     return JSONResponse(created, status_code=201)
 
 

@@ -19,6 +19,7 @@ from backend.schemas.whatsapp import SendBulkIn, SendIn
 from backend.services import files as file_service
 from backend.services import mail
 from backend.services.matching import generate_matches
+from backend.services.matching.runs import generate_and_alert
 from backend.services.whatsapp import bulk, send
 from backend.services.whatsapp.sender import wake_inapp_sender
 
@@ -85,9 +86,13 @@ def function(
     body: Annotated[Any, Body()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:  # fmt: skip
-    """`generateMatches` / `GenerateAndAlertMatches` (§6.1), `sendWhatsApp` (§6.2), `sendWhatsAppBulk` (§6.3)."""
+    """`generateMatches` (§6.1; `pairing` picks the pairing, default the seed's), `GenerateAndAlertMatches`
+    (every alerting pairing — the office's brokerage matches — over all records, then alerts: one digest per
+    person), `sendWhatsApp` (§6.2), `sendWhatsAppBulk` (§6.3)."""
     check_app(app_id)
-    if name in ("generateMatches", "GenerateAndAlertMatches"):
+    if name == "GenerateAndAlertMatches":
+        return JSONResponse(generate_and_alert(session))
+    if name == "generateMatches":
         params = _model(GenerateMatchesIn, body)
         return JSONResponse(generate_matches(session, **params.model_dump()))
     if name == "sendWhatsApp":

@@ -1,10 +1,15 @@
-"""AUTO_MATCH: keep the Matches of just the records a write touched in step with them, after it committed.
+"""AUTO_MATCH: keep the matches of just the records a write touched in step with them, after it committed.
 
-- created, updated, soft-deleted or restored → that record is re-matched (generate_matches with its id).
-  A soft-deleted record counts as closed, so its untouched `new` matches go exactly as stale pairs do in
-  any run, and those an agent touched stay; a restored one gets its pairs back.
-- purged → every Match pointing at it is removed, whatever AUTO_MATCH says: the record is gone for good,
+The hooks are registered for the offering and the seeking entity of every pairing (pairings.py), and run
+from the outbox, off the request's path:
+- created, updated, soft-deleted or restored → that record is re-matched in each of its pairings
+  (generate_matches with its id). A soft-deleted record counts as closed, so its untouched new matches
+  go exactly as stale pairs do in any run, and those an agent touched stay; a restored one gets its
+  pairs back.
+- purged → every match pointing at it is removed, whatever AUTO_MATCH says: the record is gone for good,
   and no later run would ever clear a match an agent touched (README "Matching").
+The result entities get a hook too: a match a person (or the office's browser) created with the new
+status is alerted like one the engine created (alerts.py).
 """
 
 from __future__ import annotations
@@ -14,28 +19,37 @@ import logging
 from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import DomainError
-from backend.models import Client, Property
 from backend.services.hooks import WriteKind, on_write
-from backend.services.matching import store
+from backend.services.matching import alerts, runs, store
+from backend.services.matching.bound import bind
+from backend.services.matching.pairings import for_entity, for_result, pairings
 from backend.services.matching.service import generate_matches
 
 log = logging.getLogger(__name__)
 
 
 def rematch_after_write(entity: str, ids: list[str], kind: WriteKind = "write") -> None:
-    """The after-write hook for Property and Client, run from the outbox. A record purged meanwhile is
-    skipped; any other failure propagates, so the outbox tries again later."""
+    """The after-write hook of every offering and seeking entity, run from the outbox. A record purged
+    meanwhile is skipped; any other failure propagates, so the outbox tries again later."""
     if not ids or kind == "purge" or not get_settings().auto_match:
         return
-    try:
-        with get_sessionmaker()() as session:
-            if entity == "Client":
-                result = generate_matches(session, client_ids=list(ids))
-            else:
-                result = generate_matches(session, property_ids=list(ids))
-            session.commit()
+    for pairing in for_entity(entity):
+        seekers = entity == pairing.seek.entity
+        try:
+            with get_sessionmaker()() as session:
+                result = generate_matches(
+                    session,
+                    client_ids=list(ids) if seekers else None,
+                    property_ids=None if seekers else list(ids),
+                    pairing=pairing,
+                )
+                session.commit()
+        except DomainError as exc:  # e.g. the record was purged between its write and this hook
+            log.warning("auto-match (%s) skipped for %s %s: %s", pairing.name, entity, ids[:5], exc.message)
+            continue
         log.info(
-            "auto-match after %s of %s %s: created %d, updated %d, removed %d",
+            "auto-match (%s) after %s of %s %s: created %d, updated %d, removed %d",
+            pairing.name,
             kind,
             entity,
             ids[:5],
@@ -43,22 +57,37 @@ def rematch_after_write(entity: str, ids: list[str], kind: WriteKind = "write") 
             result["updated"],
             result["removed"],
         )
-    except DomainError as exc:  # e.g. the record was purged between its write and this hook
-        log.warning("auto-match skipped for %s %s: %s", entity, ids[:5], exc.message)
 
 
 def drop_matches_after_purge(entity: str, ids: list[str], kind: WriteKind) -> None:
-    """The after-purge hook for Property and Client: their Matches go with them."""
+    """The after-purge hook of every offering and seeking entity: their matches go with them."""
     if not ids or kind != "purge":
         return
+    for pairing in for_entity(entity):
+        with get_sessionmaker()() as session:
+            removed = store.delete_referencing(session, bind(pairing), entity == pairing.seek.entity, ids)
+            session.commit()
+        log.info("purge of %s %s removed %d %s matches", entity, ids[:5], removed, pairing.name)
+
+
+def alert_after_write(entity: str, ids: list[str], kind: WriteKind) -> None:
+    """The after-write hook of every result entity: new-status matches written by anyone are alerted once."""
+    pairing = for_result(entity)
+    if pairing is None or not pairing.alerts or kind not in ("write", "restore") or not ids:
+        return
     with get_sessionmaker()() as session:
-        removed = store.delete_referencing(session, Client if entity == "Client" else Property, ids)
+        alerts.record_new(session, bind(pairing), ids)
         session.commit()
-    log.info("purge of %s %s removed %d matches", entity, ids[:5], removed)
 
 
 def register_hooks() -> None:
-    """Called once by create_app (registering twice is harmless: on_write ignores a repeat)."""
-    for entity in ("Property", "Client"):
-        on_write(entity, rematch_after_write)
-        on_write(entity, drop_matches_after_purge)
+    """Called once by create_app and scripts/worker.py (registering twice is harmless: on_write ignores a
+    repeat). Loads and checks the pairings: a bad MATCH_PAIRINGS stops the start here."""
+    alerts.register()
+    runs.register()
+    for pairing in pairings():
+        for entity in (pairing.offer.entity, pairing.seek.entity):
+            on_write(entity, rematch_after_write)
+            on_write(entity, drop_matches_after_purge)
+        if pairing.alerts:
+            on_write(pairing.result.entity, alert_after_write)

@@ -84,17 +84,18 @@ def _amenities(row: Mapping[Any, Any]) -> frozenset[str]:
     return frozenset(name for name in AMENITIES if row.get(name) is True or row.get(name) == 1)
 
 
-def _closed(row: Mapping[Any, Any]) -> bool:
-    return row.get("deleted_at") is not None or norm(row.get("status")) in CLOSED_STATUSES
+def _closed(row: Mapping[Any, Any], closed: frozenset[str]) -> bool:
+    return row.get("deleted_at") is not None or norm(row.get("status")) in closed
 
 
-def client_facts(row: Mapping[Any, Any]) -> ClientFacts:
-    """Read a Client record (a dict or a Core row mapping with the Client's column names)."""
+def client_facts(row: Mapping[Any, Any], closed: frozenset[str] = CLOSED_STATUSES) -> ClientFacts:
+    """Read a seeker (a dict or a Core row mapping with the seed Client's field names — the engine's roles;
+    other entities' columns are labelled so); `closed`: the status values that mean closed."""
     budget, budget_note = parse_amount(row.get("budget"), "client budget")
     rooms, rooms_note = parse_rooms(row.get("rooms"), "client rooms")
     return ClientFacts(
         id=str(row["id"]),
-        closed=_closed(row),
+        closed=_closed(row, closed),
         deal=deal_of(row.get("request_category")),
         property_type=norm(row.get("property_type")),
         city=norm(row.get("city")),
@@ -106,14 +107,14 @@ def client_facts(row: Mapping[Any, Any]) -> ClientFacts:
     )
 
 
-def property_facts(row: Mapping[Any, Any]) -> PropertyFacts:
-    """Read a Property record (a dict or a Core row mapping with the Property's column names)."""
+def property_facts(row: Mapping[Any, Any], closed: frozenset[str] = CLOSED_STATUSES) -> PropertyFacts:
+    """Read an offer (a dict or a Core row mapping with the seed Property's field names, as client_facts)."""
     price, price_note = parse_amount(row.get("price"), "property price")
     rooms, rooms_note = parse_rooms(row.get("rooms"), "property rooms")
     amenities = _amenities(row)
     return PropertyFacts(
         id=str(row["id"]),
-        closed=_closed(row),
+        closed=_closed(row, closed),
         deal=deal_of(row.get("listing_type")),
         property_type=norm(row.get("property_type")),
         city=norm(row.get("city")),

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy.orm import Session
 
-from backend.models import Client, Property
+from backend.services.matching.bound import Bound, SideColumns
 from backend.services.matching.scoring import (
     AMENITY_POINTS,
     AREA_POINTS,
@@ -35,12 +35,9 @@ from backend.services.matching.scoring import (
     qualifying,
     rooms_points,
 )
-from backend.services.matching.values import AMENITIES, AMOUNT_MAX, DEAL_WORDS, Rooms
+from backend.services.matching.values import AMOUNT_MAX, DEAL_WORDS, Rooms
 
 CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
-_RULE_COLUMNS = ("id", "status", "deleted_at", "property_type", "city", "area", "rooms", *AMENITIES)
-CLIENT_COLUMNS = [getattr(Client, name) for name in (*_RULE_COLUMNS, "request_category", "budget")]
-PROPERTY_COLUMNS = [getattr(Property, name) for name in (*_RULE_COLUMNS, "listing_type", "price")]
 
 
 class _Shelf:
@@ -166,71 +163,83 @@ def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def load_clients(session: Session, where: ColumnElement[bool] | None = None) -> list[ClientFacts]:
-    """Open clients (soft-deleted excluded in SQL, closed ones in Python where the words are known)."""
-    stmt = select(*CLIENT_COLUMNS).where(Client.deleted_at.is_(None), where if where is not None else true())
-    facts = (client_facts(row._mapping) for row in session.execute(stmt))
+def _load(session: Session, side: SideColumns, where: ColumnElement[bool] | None) -> list[Any]:
+    stmt = select(*side.select).where(side.model.deleted_at.is_(None), where if where is not None else true())
+    return list(session.execute(stmt))
+
+
+def load_clients(session: Session, bound: Bound, where: ColumnElement[bool] | None = None) -> list[ClientFacts]:
+    """Open seekers (soft-deleted excluded in SQL, closed ones in Python where the words are known)."""
+    closed = bound.seek.side.closed
+    facts = (client_facts(row._mapping, closed) for row in _load(session, bound.seek, where))
     return [fact for fact in facts if not fact.closed]
 
 
-def load_properties(session: Session, where: ColumnElement[bool] | None = None) -> list[PropertyFacts]:
-    stmt = select(*PROPERTY_COLUMNS).where(Property.deleted_at.is_(None), where if where is not None else true())
-    facts = (property_facts(row._mapping) for row in session.execute(stmt))
+def load_properties(session: Session, bound: Bound, where: ColumnElement[bool] | None = None) -> list[PropertyFacts]:
+    closed = bound.offer.side.closed
+    facts = (property_facts(row._mapping, closed) for row in _load(session, bound.offer, where))
     return [fact for fact in facts if not fact.closed]
 
 
-def load_by_ids(session: Session, model: Any, ids: Sequence[str]) -> list[Any]:
-    loader = load_clients if model is Client else load_properties
+def load_by_ids(session: Session, bound: Bound, seekers: bool, ids: Sequence[str]) -> list[Any]:
+    side = bound.seek if seekers else bound.offer
+    loader = load_clients if seekers else load_properties
     found: list[Any] = []
     for part in chunks(ids):
-        found.extend(loader(session, model.id.in_(part)))
+        found.extend(loader(session, bound, side.model.id.in_(part)))
     return found
 
 
-def _contains_ci(column: InstrumentedAttribute[str | None], text: str) -> ColumnElement[bool]:
+def _contains_ci(column: Any, text: str) -> ColumnElement[bool]:
     # `(?i)` works in PostgreSQL's regexes and in the Python REGEXP function backend.database gives SQLite.
-    return column.regexp_match("(?i)" + re.escape(text))
+    return column.regexp_match("(?i)" + re.escape(text))  # type: ignore[no-any-return]
 
 
-def _blank(column: InstrumentedAttribute[str | None]) -> ColumnElement[bool]:
+def _blank(column: Any) -> ColumnElement[bool]:
     return or_(column.is_(None), not_(column.regexp_match(r"\S")))
 
 
-def _deal_allows(column: InstrumentedAttribute[str | None], deal: str | None) -> ColumnElement[bool]:
-    if deal is None:
+def _deal_allows(column: Any, deal: str | None) -> ColumnElement[bool]:
+    if deal is None or column is None:
         return true()
     other_words = sorted(word for word, market in DEAL_WORDS.items() if market != deal)
     return or_(column.is_(None), func.lower(func.trim(column)).not_in(other_words))
 
 
-def _not_integer(column: InstrumentedAttribute[int | None], sqlite: bool) -> list[ColumnElement[bool]]:
+def _not_integer(column: Any, sqlite: bool) -> list[ColumnElement[bool]]:
     # SQLite keeps whatever was stored; text or real amounts are "unknown" to the rules, so let them through.
     return [func.typeof(column) != "integer"] if sqlite else []
 
 
-def properties_for(client: ClientFacts, sqlite: bool) -> ColumnElement[bool]:
-    """SQL pre-filter: a superset of the properties `client` can match."""
-    conditions = [_deal_allows(Property.listing_type, client.deal)]
-    if client.budget is not None:
-        price = Property.price
+def properties_for(client: ClientFacts, sqlite: bool, bound: Bound) -> ColumnElement[bool]:
+    """SQL pre-filter: a superset of the offers `client` can match."""
+    offer = bound.offer
+    conditions = [_deal_allows(offer.column("deal"), client.deal)]
+    price = offer.column("price")
+    if client.budget is not None and price is not None:
         limit = price_limit(client.budget)
         conditions.append(
             or_(price.is_(None), price <= limit, price <= 0, price > AMOUNT_MAX, *_not_integer(price, sqlite))
         )
-    if client.city:
-        conditions.append(_contains_ci(Property.city, client.city))
-    if client.property_type:
-        conditions.append(_contains_ci(Property.property_type, client.property_type))
+    for role, wanted in (("city", client.city), ("property_type", client.property_type)):
+        column = offer.column(role)
+        if wanted:
+            # An offer without the field can never satisfy a seeker who named one (the rules agree).
+            conditions.append(_contains_ci(column, wanted) if column is not None else false())
     return and_(*conditions)
 
 
-def clients_for(prop: PropertyFacts, sqlite: bool) -> ColumnElement[bool]:
-    """SQL pre-filter: a superset of the clients who can want `prop`."""
-    conditions = [_deal_allows(Client.request_category, prop.deal)]
-    if prop.price is not None:
-        budget = Client.budget
+def clients_for(prop: PropertyFacts, sqlite: bool, bound: Bound) -> ColumnElement[bool]:
+    """SQL pre-filter: a superset of the seekers who can want `prop`."""
+    seek = bound.seek
+    conditions = [_deal_allows(seek.column("deal"), prop.deal)]
+    budget = seek.column("budget")
+    if prop.price is not None and budget is not None:
         least = -(-prop.price * 10 // 11)  # the smallest budget whose 110 % reaches the price
         conditions.append(or_(budget.is_(None), budget <= 0, budget >= least, *_not_integer(budget, sqlite)))
-    for column, value in ((Client.city, prop.city), (Client.property_type, prop.property_type)):
+    for role, value in (("city", prop.city), ("property_type", prop.property_type)):
+        column = seek.column(role)
+        if column is None:
+            continue  # the seekers never name one: no constraint
         conditions.append(or_(_blank(column), _contains_ci(column, value)) if value else _blank(column))
     return and_(*conditions)

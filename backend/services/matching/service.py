@@ -1,9 +1,11 @@
-"""generate-matches (API.md §6.1): find the qualifying pairs, then reconcile them with the stored Matches.
+"""generate-matches (API.md §6.1): find the qualifying pairs, then reconcile them with the stored matches.
 
-One Match row per (client, property). A re-run updates score and reasons (bumping `version`), never
-writes `status`, and removes a pair that no longer qualifies only while nobody has touched it: status
-still `new`, written by the generator (no `created_by`), no fields an agent added, not soft-deleted.
-Clients are processed in steps, so memory follows one step's pairs, not the whole office's.
+One record per (seeker, offer) pair, in the pairing's result entity. A re-run updates score and reasons
+(bumping `version`), never writes `status`, and removes a pair that no longer qualifies only while nobody
+has touched it: status still the pairing's new value, written by the generator (no `created_by`), no
+fields an agent added, not soft-deleted. Each seeker keeps at most MATCH_MAX_NEW_PER_SEEKER such
+untouched new matches, the best ones; agent-touched matches are never removed and take their slots first.
+Seekers are processed in steps, so memory follows one step's pairs, not the whole office's.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 from sqlalchemy import Row, false, or_, select
 from sqlalchemy.orm import Session
 
+from backend.config import get_settings
 from backend.errors import NotFound, ValidationFailed, field_error
-from backend.models import Client, Property
 from backend.models.base import utcnow
-from backend.services.matching import store
+from backend.services.matching import alerts, store
+from backend.services.matching.bound import Bound, bind
+from backend.services.matching.pairings import Pairing, get_pairing
 from backend.services.matching.scoring import ClientFacts, Scored
 from backend.services.matching.search import (
     PairCounter,
@@ -43,12 +47,13 @@ _Listed = tuple[int, int, str | None, NewMatch]
 
 
 class MatchRun:
-    """Counts, the best matches written (at most MAX_LISTED) and the run's settings."""
+    """Counts, the best matches written (at most MAX_LISTED), the ids created, and the run's settings."""
 
-    def __init__(self, min_score: int, dry_run: bool) -> None:
-        self.min_score, self.dry_run, self.now = min_score, dry_run, utcnow()
+    def __init__(self, bound: Bound, min_score: int, dry_run: bool, cap: int) -> None:
+        self.bound, self.min_score, self.dry_run, self.cap, self.now = bound, min_score, dry_run, cap, utcnow()
         self.pairs = PairCounter()
-        self.created = self.updated = self.unchanged = self.removed = self.kept = 0
+        self.created = self.updated = self.unchanged = self.removed = self.kept = self.capped = 0
+        self.created_ids: list[str] = []
         self._best: list[tuple[_Listed, bool]] = []
         self._seq = itertools.count()
 
@@ -61,22 +66,29 @@ class MatchRun:
 
     def result(self, session: Session) -> dict[str, Any]:
         best = sorted(self._best, key=lambda item: (-item[0][0], item[0][3].client_id, item[0][3].property_id))
-        stored = store.records_by_id(session, [item[0][2] for item in best if not item[1] and item[0][2]])
+        changed = [item[0][2] for item in best if not item[1] and item[0][2]]
+        stored = store.records_by_id(session, self.bound, changed)
+        names = self.bound.result.names
         matches = []
         for (_, _, match_id, match), created in best:
             if created or match_id not in stored:
-                matches.append(store.new_record(match, match_id, self.now))
+                matches.append(store.new_record(self.bound, match, match_id, self.now))
             else:  # a stored match whose score changed: the stored record with the new values
                 record = stored[match_id]
-                record.update(match_score=match.score, reasons=list(match.reasons), updated_date=self.now)
+                record.update({names["score"]: match.score, "updated_date": self.now})
+                if "reasons" in names:
+                    record[names["reasons"]] = list(match.reasons)
                 matches.append(record)
         return {
+            "pairing": self.bound.pairing.name,
             "evaluated_pairs": self.pairs.evaluated,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "removed": self.removed,
             "kept": self.kept,
+            "capped": self.capped,
+            "max_new_per_seeker": self.cap,
             "dry_run": self.dry_run,
             "min_score": self.min_score,
             "matches": matches,
@@ -111,15 +123,16 @@ def _missing(session: Session, model: Any, ids: Sequence[str]) -> list[str]:
     return [item for item in ids if item not in known]
 
 
-def _check_known(session: Session, client_ids: list[str], property_ids: list[str]) -> None:
+def _check_known(session: Session, bound: Bound, client_ids: list[str], property_ids: list[str]) -> None:
     parts = []
-    for label, ids in (
-        ("client_ids", _missing(session, Client, client_ids)),
-        ("property_ids", _missing(session, Property, property_ids)),
+    for label, model, ids in (
+        ("client_ids", bound.seek.model, client_ids),
+        ("property_ids", bound.offer.model, property_ids),
     ):
-        if ids:
-            more = f" and {len(ids) - 20} more" if len(ids) > 20 else ""
-            parts.append(f"unknown {label}: {', '.join(ids[:20])}{more}")
+        missing = _missing(session, model, ids)
+        if missing:
+            more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+            parts.append(f"unknown {label}: {', '.join(missing[:20])}{more}")
     if parts:
         message = "No such record — " + "; ".join(parts)
         raise NotFound(message, detail=message)
@@ -131,77 +144,152 @@ def generate_matches(
     property_ids: Sequence[str] | None = None,
     min_score: Any = DEFAULT_MIN_SCORE,
     dry_run: bool = False,
+    pairing: Pairing | str = "seed",
 ) -> dict[str, Any]:
-    """Match all clients and properties, or just the given ones (given both: those clients × those properties)."""
-    run = MatchRun(check_min_score(min_score), bool(dry_run))
+    """Match all seekers and offers of a pairing, or just the given ones (both given: those seekers × those
+    offers). `client_ids` are the seekers' ids and `property_ids` the offers', whatever the entities."""
+    bound = bind(get_pairing(pairing) if isinstance(pairing, str) else pairing)
+    run = MatchRun(bound, check_min_score(min_score), bool(dry_run), get_settings().match_max_new_per_seeker)
     cids, pids = _ids(client_ids, "client_ids"), _ids(property_ids, "property_ids")
-    _check_known(session, cids, pids)
+    _check_known(session, bound, cids, pids)
     is_sqlite = session.get_bind().dialect.name == "sqlite"
 
-    clients: list[ClientFacts] | None = load_by_ids(session, Client, cids) if cids else None
+    clients: list[ClientFacts] | None = load_by_ids(session, bound, True, cids) if cids else None
     if pids:
-        properties = load_by_ids(session, Property, pids)
+        properties = load_by_ids(session, bound, False, pids)
     elif clients is not None and len(clients) <= PREFILTER_MAX:
-        properties = load_properties(session, or_(false(), *(properties_for(c, is_sqlite) for c in clients)))
+        where = or_(false(), *(properties_for(c, is_sqlite, bound) for c in clients))
+        properties = load_properties(session, bound, where)
     else:
-        properties = load_properties(session)
+        properties = load_properties(session, bound)
     index = PropertyIndex(properties)
 
-    # Whose stored matches this run reconciles: the clients in scope, plus (for a run over properties)
-    # every client already matched with them — a pair that stopped qualifying has to be looked at too.
+    # Whose stored matches this run reconciles: the seekers in scope, plus (for a run over offers) every
+    # seeker already matched with them — a pair that stopped qualifying has to be looked at too.
     preloaded: dict[str, list[Row[Any]]] | None = None
     if clients is not None:
         universe = cids
     elif pids and len(pids) <= PREFILTER_MAX:
-        clients = load_clients(session, or_(false(), *(clients_for(p, is_sqlite) for p in properties)))
-        preloaded = store.existing_by_property(session, pids)
+        clients = load_clients(session, bound, or_(false(), *(clients_for(p, is_sqlite, bound) for p in properties)))
+        preloaded = store.existing_by_property(session, bound, pids)
         universe = sorted({c.id for c in clients} | preloaded.keys())
     else:
-        clients = load_clients(session)
-        universe = sorted({c.id for c in clients} | store.matched_client_ids(session))
+        clients = load_clients(session, bound)
+        universe = sorted({c.id for c in clients} | store.matched_client_ids(session, bound))
 
     by_id = {c.id: c for c in clients}
     scope = set(pids) if pids else None
     for part in chunks(universe, CLIENTS_PER_STEP):
         facts = [by_id[cid] for cid in part if cid in by_id]
-        found = {(c.id, p.id): scored for c, p, scored in scored_pairs(facts, index, run.min_score, run.pairs)}
+        found: dict[str, dict[str, Scored]] = {}
+        for c, p, scored in scored_pairs(facts, index, run.min_score, run.pairs):
+            found.setdefault(c.id, {})[p.id] = scored
         if preloaded is not None:
             existing = [row for cid in part for row in preloaded.get(cid, [])]
         else:
-            existing = store.existing_by_client(session, part, scope)
-        _reconcile(session, run, found, existing)
+            existing = store.existing_by_client(session, bound, part, scope)
+        # The cap compares a seeker's pairs in this run's scope with its other untouched new matches.
+        others: list[Row[Any]] = []
+        if scope is not None and found:
+            others = [row for row in store.existing_by_client(session, bound, sorted(found), None)
+                      if row.property_id not in scope]  # fmt: skip
+        _reconcile(session, run, found, existing, others)
     return run.result(session)
 
 
-def _reconcile(session: Session, run: MatchRun, found: dict[tuple[str, str], Scored], existing: list[Row[Any]]) -> None:
-    changes: list[tuple[str, NewMatch]] = []
-    removals: list[str] = []
+class _Plan:
+    """What one step writes: new pairs, changed scores, removals."""
+
+    def __init__(self) -> None:
+        self.new: list[NewMatch] = []
+        self.changes: list[tuple[str, NewMatch]] = []
+        self.removals: list[str] = []
+
+
+def _reconcile(
+    session: Session,
+    run: MatchRun,
+    found: dict[str, dict[str, Scored]],
+    existing: list[Row[Any]],
+    others: list[Row[Any]],
+) -> None:
+    rows_of: dict[str, list[Row[Any]]] = {}
     for row in existing:
-        scored = found.pop((row.client_id, row.property_id), None)
-        if row.deleted_at is not None:  # an agent deleted it: leave it, and do not bring the pair back
-            run.kept += 1
-        elif scored is None:
-            if store.untouched(row):
-                removals.append(row.id)
-            else:
-                run.kept += 1
-        else:
-            if row.match_score == scored.score and tuple(row.reasons or ()) == scored.reasons:
-                run.unchanged += 1
-            else:
-                changes.append((row.id, NewMatch(row.client_id, row.property_id, scored.score, scored.reasons)))
-    new = [NewMatch(cid, pid, scored.score, scored.reasons) for (cid, pid), scored in found.items()]
+        rows_of.setdefault(row.client_id, []).append(row)
+    others_of: dict[str, list[Row[Any]]] = {}
+    for row in others:
+        others_of.setdefault(row.client_id, []).append(row)
+    plan = _Plan()
+    for seeker in sorted(rows_of.keys() | found.keys()):
+        _seeker(run, plan, seeker, found.get(seeker, {}), rows_of.get(seeker, []), others_of.get(seeker, []))
 
     if run.dry_run:
-        written: list[tuple[str | None, NewMatch]] = [(None, match) for match in new]
-        run.removed += len(removals)
+        written: list[tuple[str | None, NewMatch]] = [(None, match) for match in plan.new]
+        run.removed += len(plan.removals)
     else:
-        written = list(store.insert_matches(session, new, run.now))
-        store.update_matches(session, ((i, m.score, list(m.reasons)) for i, m in changes), run.now)
-        run.removed += store.delete_untouched(session, removals)
+        bound = run.bound
+        inserted = store.insert_matches(session, plan.new, run.now, bound)
+        store.update_matches(session, ((i, m.score, list(m.reasons)) for i, m in plan.changes), run.now, bound)
+        run.removed += store.delete_untouched(session, plan.removals, bound)
+        run.created_ids.extend(match_id for match_id, _ in inserted)
+        # Alerts are recorded with the matches, in this transaction: both land or neither does.
+        alerts.record_pairs(session, bound, ((i, m.client_id, m.property_id) for i, m in inserted))
+        written = list(inserted)
     run.created += len(written)
-    run.updated += len(changes)
+    run.updated += len(plan.changes)
     for match_id, match in written:
         run.list(match_id, match, created=True)
-    for changed_id, match in changes:
+    for changed_id, match in plan.changes:
         run.list(changed_id, match, created=False)
+
+
+def _seeker(
+    run: MatchRun, plan: _Plan, seeker: str, found: dict[str, Scored], rows: list[Row[Any]], others: list[Row[Any]]
+) -> None:
+    """One seeker's pairs: reconcile the stored ones in scope, then keep the best within the cap."""
+    new_status = run.bound.result.new_status
+    found = dict(found)
+    taken = 0  # slots held by agent-touched matches that still have the new status
+    # (score, 0 stored / 1 new, offer id, stored row or None, new score or None)
+    candidates: list[tuple[int, int, str, Row[Any] | None, Scored | None]] = []
+    for row in rows:
+        scored = found.pop(row.property_id, None)
+        if row.deleted_at is not None:  # an agent deleted it: leave it, and do not bring the pair back
+            run.kept += 1
+        elif store.untouched(row, new_status):
+            if scored is None:
+                plan.removals.append(row.id)
+            else:
+                candidates.append((scored.score, 0, row.property_id, row, scored))
+        else:
+            taken += row.status == new_status
+            if scored is None:
+                run.kept += 1
+            else:
+                _update(run, plan, row, scored)
+    for row in others:  # outside this run's scope: they keep their stored scores, but compete for the slots
+        if row.deleted_at is None and store.untouched(row, new_status):
+            candidates.append((row.match_score or 0, 0, row.property_id, row, None))
+        elif row.deleted_at is None:
+            taken += row.status == new_status
+    candidates.extend((scored.score, 1, offer, None, scored) for offer, scored in found.items())
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))  # best first; on a tie the stored one stays
+    slots = max(0, run.cap - taken)
+    for rank, (_, _, offer, stored, scored) in enumerate(candidates):
+        if rank >= slots:
+            run.capped += 1
+            if stored is not None:
+                plan.removals.append(stored.id)
+        elif stored is None:
+            assert scored is not None
+            plan.new.append(NewMatch(seeker, offer, scored.score, scored.reasons))
+        elif scored is not None:
+            _update(run, plan, stored, scored)
+
+
+def _update(run: MatchRun, plan: _Plan, row: Row[Any], scored: Scored) -> None:
+    same_reasons = run.bound.result.reasons is None or tuple(row.reasons or ()) == scored.reasons
+    if row.match_score == scored.score and same_reasons:
+        run.unchanged += 1
+    else:
+        plan.changes.append((row.id, NewMatch(row.client_id, row.property_id, scored.score, scored.reasons)))

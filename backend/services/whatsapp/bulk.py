@@ -14,7 +14,6 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from backend.config import get_settings
 from backend.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from backend.jsonutil import dumps, format_datetime
 from backend.models import MarketingLog
@@ -30,12 +29,11 @@ from backend.services.whatsapp.compose import (
     placeholders,
     resolve,
 )
-from backend.services.whatsapp.queue import fingerprint
-from backend.services.whatsapp.records import STATUSES, now_text
+from backend.services.whatsapp.queue import queued_message
+from backend.services.whatsapp.records import STATUSES
 
 M = MarketingLog
 Q = WhatsAppOutbox
-_EMPTY_ROW: dict[str, Any] = {c.key: None for c in M.__table__.columns}
 
 
 def _too_many(count: int) -> PayloadTooLarge:
@@ -115,7 +113,6 @@ def send_bulk(session: Session, body: SendBulkIn, user: AuthUser) -> dict[str, A
     )  # fmt: skip
     session.add(batch)
     session.flush()
-    provider = get_settings().whatsapp_provider
     rows = []
     outbox = []
     for position, target in enumerate(keep):
@@ -124,24 +121,14 @@ def send_bulk(session: Session, body: SendBulkIn, user: AuthUser) -> dict[str, A
         extra: dict[str, Any] = {}
         if content.template is not None:
             extra = {"template_language": content.template.language, "template_params": list(content.template.params)}
-        row: dict[str, Any] = dict(_EMPTY_ROW)
-        row.update(
-            id=new_id(), created_date=now, updated_date=now, created_by=user.email, created_by_id=user.id,
-            is_sample=False, version=1, extra=extra, lead_id=target.lead_id, contact_id=target.contact_id,
-            phone_number=target.raw_phone, phone_e164=target.phone, message_content=content.text, status="queued",
-            batch_id=batch.id, provider=provider, template_name=content.template.name if content.template else None,
-            attempts=0,
-            # Microsecond steps keep the sender's order (by next_attempt_at) the order of the recipients.
-            next_attempt_at=now_text(now + dt.timedelta(microseconds=position)),
+        row, armed = queued_message(
+            batch_id=batch.id, phone=target.phone, raw_phone=target.raw_phone, text=content.text,
+            template_name=content.template.name if content.template else None, extra=extra, now=now,
+            created_by=user.email, created_by_id=user.id, lead_id=target.lead_id, contact_id=target.contact_id,
+            position=position,
         )  # fmt: skip
         rows.append(row)
-        outbox.append(
-            {
-                "log_id": row["id"], "batch_id": batch.id, "phone_e164": target.phone, "armed": True,
-                "fingerprint": fingerprint(target.phone, row["message_content"], row["template_name"], extra),
-                "created_date": now,
-            }
-        )  # fmt: skip
+        outbox.append(armed)
     if rows:
         _insert(session, M.__table__, rows)
         _insert(session, Q.__table__, outbox)  # the sender sends only what is here (queue.py)

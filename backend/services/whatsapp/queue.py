@@ -23,9 +23,10 @@ import orjson
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from backend.config import get_settings
 from backend.jsonutil import dumps
 from backend.models import MarketingLog
-from backend.models.base import utcnow
+from backend.models.base import new_id, utcnow
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOutbox
 from backend.services.whatsapp.pacing import Timing, retry_delay
 from backend.services.whatsapp.phones import normalize
@@ -50,6 +51,43 @@ def fingerprint(phone: str, text: str | None, template_name: str | None, extra: 
     except TypeError:  # a value nobody queued (the row was written outside send-bulk)
         data = repr([phone, text, template]).encode("utf-8", "replace")
     return hashlib.sha256(data).hexdigest()
+
+
+_EMPTY_ROW: dict[str, Any] = {c.key: None for c in M.__table__.columns}
+
+
+def queued_message(
+    *,
+    batch_id: str,
+    phone: str,
+    text: str | None,
+    template_name: str | None,
+    extra: dict[str, Any],
+    now: dt.datetime,
+    created_by: str | None,
+    created_by_id: str | None = None,
+    raw_phone: str | None = None,
+    lead_id: str | None = None,
+    contact_id: str | None = None,
+    position: int = 0,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One message as the server queues it: its MarketingLog row (`queued`) and its armed entry in the
+    sender's outbox, fingerprinted — the only way a row becomes sendable (send-bulk, alerts, reminders)."""
+    log_id = new_id()
+    row: dict[str, Any] = dict(_EMPTY_ROW)
+    row.update(
+        id=log_id, created_date=now, updated_date=now, created_by=created_by, created_by_id=created_by_id,
+        is_sample=False, version=1, extra=extra, lead_id=lead_id, contact_id=contact_id,
+        phone_number=raw_phone or phone, phone_e164=phone, message_content=text, status="queued",
+        batch_id=batch_id, provider=get_settings().whatsapp_provider, template_name=template_name, attempts=0,
+        # Microsecond steps keep the sender's order (by next_attempt_at) the order of the recipients.
+        next_attempt_at=now_text(now + dt.timedelta(microseconds=position)),
+    )  # fmt: skip
+    armed = {
+        "log_id": log_id, "batch_id": batch_id, "phone_e164": phone, "armed": True,
+        "fingerprint": fingerprint(phone, text, template_name, extra), "created_date": now,
+    }  # fmt: skip
+    return row, armed
 
 
 @dataclass(frozen=True)
