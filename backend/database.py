@@ -102,44 +102,14 @@ def get_sessionmaker() -> sessionmaker[Session]:
 
 
 @lru_cache
-def get_read_engine() -> Engine:
-    """A second pool for the hot read path (lists, single records, the per-request auth check).
-
-    Its PostgreSQL connections are in autocommit mode from birth, so a read is one round trip: with
-    psycopg2's default a lone SELECT costs BEGIN + SELECT + ROLLBACK, plus pre-ping's SELECT 1 — four
-    round trips. Pre-ping is replaced by `run_read`'s single retry, which is safe because reads are
-    idempotent; the first read after a database restart invalidates the pool and is retried on a fresh
-    connection. SQLite has no network and no such cost: it shares the main engine.
-    """
-    settings = get_settings()
-    if settings.is_sqlite:
-        return get_engine()
-    return make_engine(settings.database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
-
-
-@lru_cache
 def get_auth_engine() -> Engine:
-    """A small pool of its own for the per-request session check (`backend/deps.py`).
-
-    Reads can hold every connection of the read pool (a costly filter, a table locked by a migration)
-    for up to DB_STATEMENT_TIMEOUT_MS each; the session check behind every other request — `/me`, creates,
-    updates — must not queue behind them. Autocommit without pre-ping, like the read pool (`run_auth`
-    retries once instead). On SQLite, too, a separate set of connections.
-    """
-    settings = get_settings()
-    if settings.is_sqlite:
-        return make_engine(settings.database_url, pool_size=AUTH_CONNECTIONS, max_overflow=0)
-    return make_engine(
-        settings.database_url,
-        isolation_level="AUTOCOMMIT",
-        pool_pre_ping=False,
-        pool_size=AUTH_CONNECTIONS,
-        max_overflow=0,
-        connect_args={"application_name": f"{APPLICATION_NAME}-auth"},
-    )
+    """SQLite: a few connections of their own for the per-request session check (the executor's `auth`
+    lane), so it never queues behind reads holding the others. PostgreSQL uses asyncpg's lanes instead."""
+    return make_engine(get_settings().database_url, pool_size=AUTH_CONNECTIONS, max_overflow=0)
 
 
-def _run_on(engine: Callable[[], Engine], work: Callable[[Connection], T]) -> T:
+def run_on(engine: Callable[[], Engine], work: Callable[[Connection], T]) -> T:
+    """Run `work` on a connection of `engine`; once more if the connection turned out to be dead."""
     for attempt in (1, 2):
         try:
             with engine().connect() as conn:
@@ -148,16 +118,6 @@ def _run_on(engine: Callable[[], Engine], work: Callable[[Connection], T]) -> T:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     raise AssertionError("unreachable")
-
-
-def run_read(work: Callable[[Connection], T]) -> T:
-    """Run `work` on a read connection; retry once if the connection turned out to be dead."""
-    return _run_on(get_read_engine, work)
-
-
-def run_auth(work: Callable[[Connection], T]) -> T:
-    """Run the session check on the auth pool; retry once if the connection turned out to be dead."""
-    return _run_on(get_auth_engine, work)
 
 
 def long_statements(db: Session | Connection) -> None:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from backend.concurrency import in_auth_thread
-from backend.config import Settings, get_settings
-from backend.database import get_session, run_auth
-from backend.errors import Forbidden, Unauthorized
-from backend.services.auth import AuthUser, authenticate
-from backend.services.users import own_record
+from backend.database import get_session
+from backend.errors import Forbidden, NotFound, Unauthorized
+from backend.executor import executor
+from backend.services.auth import AuthUser, check_token
+from backend.services.users import own_record_query, user_record
 
 # scope="function": the session commits when the handler returns, *before* the response is sent.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 # auto_error=False: we answer a missing token ourselves with API.md's error body.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
@@ -25,19 +24,22 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
 async def get_current_user(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> AuthUser:
     """Checked against the database on every request (revocation, disabling and password changes act at
-    once), on a pooled autocommit connection of its own: one round trip, no session. Threads and pool are
-    the auth check's alone, so it never waits behind slow reads."""
+    once): one round trip on the executor's auth lane, which reads never fill."""
     if not token:
         raise Unauthorized("Not authenticated: send `Authorization: Bearer <token>`")
-    user = await in_auth_thread(lambda: run_auth(lambda conn: authenticate(conn, token)))
+    user = await check_token(token)
     request.state.user = user
     return user
 
 
 async def get_own_record(user: Annotated[AuthUser, Depends(get_current_user)]) -> dict[str, Any]:
-    """`/me`: the signed-in user's record, read on the auth threads and pool like the session check before
-    it — the request every page makes first never waits for a database worker thread or the write pool."""
-    return await in_auth_thread(lambda: run_auth(lambda conn: own_record(conn, user.id)))
+    """`/me`: the signed-in user's record, read on the auth lane like the session check before it — the
+    request every page makes first never waits behind reads or for the write pool."""
+    rows = await executor().rows(own_record_query(user.id), lane="auth")
+    if not rows:
+        raise NotFound(f"No user with id {user.id!r}")
+    columns = [column.key for column in own_record_query(user.id).selected_columns]
+    return user_record(SimpleNamespace(**dict(zip(columns, rows[0], strict=True))))
 
 
 async def require_admin(user: Annotated[AuthUser, Depends(get_current_user)]) -> AuthUser:

@@ -9,14 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backend import __version__, asyncdb
+from backend import __version__, executor
 from backend.config import get_settings, settings_or_exit
-from backend.errors import install_error_handlers
-from backend.fastlane import FastLane
 from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
 from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.routes import build_router
+from backend.routes.errors import install_error_handlers
 from backend.services import outbox, reminders, rules
 from backend.services.matching import register_hooks
 from backend.services.whatsapp.sender import start_inapp_sender, stop_inapp_sender
@@ -42,7 +41,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     start_inapp_sender()  # WHATSAPP_INAPP_SENDER=false when scripts/worker.py sends instead
     if get_settings().jobs_inapp:  # JOBS_INAPP=false when scripts/worker.py drains the outbox instead
         outbox.start_inapp()
-    await asyncdb.open_pool()  # the fast lane's PostgreSQL reads; connects on first use
+    await executor.open_pool()  # PostgreSQL reads over asyncpg; connects on first use
     # Everything built so far (modules, routes, metadata: ~320,000 objects) lives as long as the
     # process. Frozen, it is left out of the cyclic collector's full passes, which otherwise walked it
     # all every few seconds under load — a 130–160 ms stall of every request in flight (measured).
@@ -50,7 +49,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
     yield
-    await asyncdb.close_pool()
+    await executor.close_pool()
     outbox.stop_inapp()
     stop_inapp_sender()
     from backend.database import get_engine
@@ -58,7 +57,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     get_engine().dispose()
 
 
-def create_app(*, fast_lane: bool = True) -> FastAPI:
+def create_app() -> FastAPI:
     settings = settings_or_exit()  # every settings problem in plain words, and exit 78 — not a traceback
     configure_logging(settings.log_level, settings.log_format)
     docs = settings.docs_enabled
@@ -77,8 +76,6 @@ def create_app(*, fast_lane: bool = True) -> FastAPI:
     rules.check_declared()  # a malformed row rule stops the app here, naming the entity and the rule
     install_error_handlers(app)
     app.include_router(build_router())
-    if fast_lane:
-        app.add_middleware(FastLane)  # innermost: hot reads skip the router; CORS and request ids still apply
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     origins = settings.cors_list
     app.add_middleware(

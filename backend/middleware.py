@@ -8,8 +8,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.errors import error_response
 from backend.logs import request_id_var
+from backend.routes.errors import error_response
 
 log = logging.getLogger("backend.errors")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

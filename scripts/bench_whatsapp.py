@@ -176,6 +176,7 @@ def _run_campaign(count: int, fake_limit: float, rate: float, offset: int) -> Ca
     from backend.models.base import new_id
     from backend.schemas.whatsapp import SendBulkIn
     from backend.services.auth import AuthUser
+    from backend.services.rules import Viewer
     from backend.services.whatsapp.bulk import send_bulk
     from backend.services.whatsapp.sender import Sender
     from tests.fake_whatsapp import FakeWhatsApp
@@ -191,7 +192,9 @@ def _run_campaign(count: int, fake_limit: float, rate: float, offset: int) -> Ca
         settings.whatsapp_send_rate = rate
         recipients = [{"phone": p} for p in _phones(count, offset)]
         body = SendBulkIn.model_validate({"recipients": recipients, "message": "בדיקה"})
-        user = AuthUser(id=new_id(), email="bench@example.com", role="admin", claims=None)  # type: ignore[arg-type]
+        uid = new_id()
+        viewer = Viewer(id=uid, email="bench@example.com", role="admin")
+        user = AuthUser(id=uid, email=viewer.email, role="admin", claims=None, viewer=viewer)  # type: ignore[arg-type]
         with get_sessionmaker()() as session, session.begin():
             batch_id = str(send_bulk(session, body, user)["batch_id"])
             if session.get_bind().dialect.name == "postgresql":

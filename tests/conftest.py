@@ -131,6 +131,13 @@ def agent() -> dict[str, Any]:
     return make_user("agent@example.com", app_role="agent")
 
 
+@pytest.fixture
+def staff() -> dict[str, Any]:
+    """An office admin in the app (`app_role` admin) who is not the server's admin: every entity's row rules
+    let them do everything, so entity-contract tests exercise the entity, not the rules."""
+    return make_user("staff@example.com", app_role="admin")
+
+
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     """Every non-2xx answer carries API.md's error body."""
     assert response.status_code == status, response.text

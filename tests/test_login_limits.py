@@ -12,9 +12,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from backend.config import get_settings
 from backend.database import get_sessionmaker
-from backend.errors import response_for
 from backend.jsonutil import loads
 from backend.models.user import LoginFailure
+from backend.routes.errors import response_for
 from tests.conftest import IS_POSTGRES, assert_error, make_user
 from tests.uvicorn_process import uvicorn_process
 

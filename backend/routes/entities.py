@@ -6,16 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
-from backend.concurrency import in_thread
-from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import Forbidden
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
-from backend.routes import reads
-from backend.routes.reads import record_response
+from backend.routes.reads import page_response, record_response
 from backend.schemas.entities import input_schema, record_schema
-from backend.services import entities
+from backend.services import entities, reading
+from backend.services.query import parse_list_params
 from backend.services.registry import MODELLED, EntitySpec
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -57,20 +55,13 @@ def make_router(spec: EntitySpec) -> APIRouter:
     record = record_schema(spec)
     many = {"type": "array", "items": record}
 
-    def _list(items: list[tuple[str, str]], deleted: bool) -> Response:
-        return run_read(lambda conn: reads.list_response(conn, spec, items, base44=False, deleted=deleted))
-
-    def _get(record_id: str) -> Response:
-        return run_read(lambda conn: reads.get_response(conn, spec, record_id))
-
     @router.get(
         "", operation_id=f"{name}_list", responses={200: _json(many, "Records"), **ERRORS}, openapi_extra=LIST_DOC
     )
-    async def list_records(request: Request) -> Response:
+    async def list_records(request: Request, user: CurrentUser) -> Response:
         """List records: sort, limit/skip, fields, `q`, field=value filters, count, keyset cursor."""
-        # Normally served by the fast lane (backend/fastlane.py) before routing; the same function either way.
-        items = request.query_params.multi_items()
-        return await in_thread(lambda: _list(items, False))
+        params = parse_list_params(request.query_params.multi_items())
+        return page_response(await reading.list_page(spec, params, user.viewer, strict=True))
 
     @router.get(
         "/trash",
@@ -78,14 +69,15 @@ def make_router(spec: EntitySpec) -> APIRouter:
         responses={200: _json(many, "Deleted records"), **ERRORS},
         openapi_extra=LIST_DOC,
     )
-    def list_trash(request: Request, _: AdminUser) -> Response:
+    async def list_trash(request: Request, user: AdminUser) -> Response:
         """Admin: soft-deleted records, with the same list parameters."""
-        return _list(request.query_params.multi_items(), True)
+        params = parse_list_params(request.query_params.multi_items())
+        return page_response(await reading.list_page(spec, params, user.viewer, strict=True, deleted=True))
 
     @router.get("/{record_id}", operation_id=f"{name}_get", responses={200: _json(record, "The record"), **ERRORS})
-    async def get_record(record_id: str) -> Response:
+    async def get_record(record_id: str, user: CurrentUser) -> Response:
         """One record, with its ETag."""
-        return await in_thread(lambda: _get(record_id))
+        return record_response(*await reading.get_record(spec, record_id, user.viewer))
 
     @router.post(
         "",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Response
-from sqlalchemy import text
+from sqlalchemy import literal, select, text
 
-from backend import __version__, asyncdb
+from backend import __version__
 from backend.concurrency import in_thread
 from backend.database import get_engine
+from backend.executor import executor
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import HealthOut
@@ -20,12 +21,11 @@ log = logging.getLogger(__name__)
 
 @router.get("/api/health", response_model=HealthOut, responses={503: {"model": HealthOut}}, operation_id="health")
 async def health() -> Response:
-    """`200` when the app and its database answer — through the write pool and, on PostgreSQL, the fast
-    lane's asyncpg pool (they connect separately) — `503` when either does not."""
+    """`200` when the app and its database answer — through the write pool and the reads' executor (on
+    PostgreSQL they connect separately) — `503` when either does not."""
     try:
         await in_thread(_ping)
-        if asyncdb.available():
-            await asyncdb.run(lambda conn: conn.fetchval("SELECT 1"))
+        await executor().rows(select(literal(1)))
     except Exception as exc:  # any failure to reach the database is "degraded", never a 500
         log.warning("health check: database unavailable: %s", str(exc).splitlines()[0][:200])
         return JSONResponse({"status": "degraded", "database": "unavailable", "version": __version__}, status_code=503)

@@ -9,19 +9,19 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy import bindparam, delete, exists, func, literal_column, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from backend.asyncdb import compile_sql
 from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import BadRequest, RateLimited, Unauthorized
+from backend.executor import Precompiled, executor
 from backend.models.base import utcnow
 from backend.models.schema_store import RegistryGeneration
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
 from backend.services import mail, registry
+from backend.services.rules import Viewer
 from backend.services.security import (
     TokenClaims,
     create_access_token,
@@ -45,6 +45,7 @@ class AuthUser:
     email: str
     role: str
     claims: TokenClaims
+    viewer: Viewer  # the same user as row rules see it (app_role, custom fields)
 
     @property
     def is_admin(self) -> bool:
@@ -61,37 +62,46 @@ _AUTH_QUERY = select(
     User.token_version,
     exists().where(RevokedToken.jti == bindparam("jti")),
     select(RegistryGeneration.generation).where(RegistryGeneration.id == literal_column("1")).scalar_subquery(),
+    User.app_role,
+    User.full_name,
+    User.extra,
 ).where(User.id == bindparam("sub"))
 
 
-_AUTH_SQL, _AUTH_NAMES = compile_sql(_AUTH_QUERY)
-_SCHEMAS_SQL = compile_sql(registry.load_query())[0]
+_AUTH = Precompiled(_AUTH_QUERY)
+_SCHEMAS = Precompiled(registry.load_query())
+
+
+async def check_token(token: str) -> AuthUser:
+    """Every request's session check, on the executor's auth lane (never behind reads): one query — the user
+    must exist, be enabled, hold this token version, and the token not be revoked. It also notices a new
+    registry generation (a schema or row rule stored by any process) and reloads the stored schemas."""
+    claims = decode_access_token(token)  # a forged or expired token stops here, before any query
+    run = executor()
+    rows = await run.rows_of(_AUTH, {"jti": claims.jti, "sub": claims.sub}, lane="auth")
+    user, current = _check_session(rows[0] if rows else None, claims)
+    if current != registry.generation():
+        stored = [(row[0], row[1]) for row in await run.rows_of(_SCHEMAS, {}, lane="auth")]
+        registry.sync(current, lambda: stored)
+    return user
 
 
 def authenticate(session: Session | Connection, token: str) -> AuthUser:
-    """One query: the user must exist, be enabled, hold this token version, and the token not be revoked."""
+    """The same check in a sync session (the login page's sign-out, a file fetched with a token)."""
     claims = decode_access_token(token)
     user, current = _check_session(session.execute(_AUTH_QUERY, {"jti": claims.jti, "sub": claims.sub}).first(), claims)
     registry.sync(current, lambda: [(row[0], row[1]) for row in session.execute(registry.load_query())])
     return user
 
 
-async def authenticate_async(conn: asyncpg.Connection, claims: TokenClaims) -> AuthUser:
-    """The same check over asyncpg, for the fast lane; `claims` come from `decode_access_token`."""
-    values = {"jti": claims.jti, "sub": claims.sub}
-    user, current = _check_session(await conn.fetchrow(_AUTH_SQL, *(values[name] for name in _AUTH_NAMES)), claims)
-    if current != registry.generation():
-        stored = [(r[0], r[1]) for r in await conn.fetch(_SCHEMAS_SQL)]
-        registry.sync(current, lambda: stored)
-    return user
-
-
 def _check_session(row: Any, claims: TokenClaims) -> tuple[AuthUser, int]:
-    """`row` is the auth query's (id, email, role, disabled, token_version, revoked, generation) or None;
-    answers the user and the registry generation the database holds."""
+    """`row` is the auth query's (id, email, role, disabled, token_version, revoked, generation, app_role,
+    full_name, extra) or None; answers the user and the registry generation the database holds."""
     if row is None or row[3] or row[4] != claims.ver or row[5]:
         raise Unauthorized("This session is no longer valid; sign in again")
-    return AuthUser(id=row[0], email=row[1], role=row[2], claims=claims), row[6] or 0
+    extra = row[9] if isinstance(row[9], dict) else {}
+    viewer = Viewer(id=row[0], email=row[1], role=row[2], app_role=row[7], full_name=row[8], data=extra)
+    return AuthUser(id=row[0], email=row[1], role=row[2], claims=claims, viewer=viewer), row[6] or 0
 
 
 def _lock_key(kind: str, value: str) -> int:

@@ -19,8 +19,6 @@ from sqlalchemy.orm import Session
 from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from backend.models.base import new_id, utcnow
 from backend.services import hooks, outbox, unique_keys, update_ops
-from backend.services.query import ListParams, Page, list_page
-from backend.services.query import count as _count
 from backend.services.query import select_ids as _select_ids
 from backend.services.query.fields import record_columns, record_keys, to_record
 from backend.services.registry import EntitySpec, get_spec
@@ -264,16 +262,6 @@ def purge(session: Session, spec: EntitySpec, record_id: str) -> None:
     _fetch(session, spec, record_id, deleted=None)
     session.execute(delete(spec.table).where(spec.model.id == record_id, spec.scope()))
     _after_commit(session, spec.name, [record_id], "purge")
-
-
-def list_records(
-    session: Session | Connection, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False
-) -> Page:
-    return list_page(session, spec, params, strict=strict, deleted=deleted)
-
-
-def count_records(db: Session | Connection, spec: EntitySpec, params: ListParams) -> int:
-    return _count(db, spec, params, strict=False)
 
 
 def select_ids(session: Session, entity_name: str, q: dict[str, Any] | None) -> list[str]:

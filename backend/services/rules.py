@@ -10,8 +10,9 @@ the three writes (the specific key wins). A rule is open (`true`, missing, `null
 - any other key is a record field (`data.` prefix optional: `data.status` is `status`), compared like
   `q`: a value (`{"created_by": "{{user.email}}"}`) or an operator object (`{"status": {"$in": [...]}}`).
   `{{user.email}}`, `{{user.id}}`, `{{user.role}}`, `{{user.data.x}}` are filled in from the user.
-The server's `admin` role passes every rule. The user parts are decided in Python; the record parts go
-through the one query engine (QueryCompiler), so a rule is a WHERE clause: a page is still one query.
+The server's `admin` role passes every rule. For one user a rule folds into a plain `q` query (the user
+parts decided in Python, the templates filled in) that the one query compiler turns into SQL, so a rule
+is a WHERE clause and a page is still one query.
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_
-
-from backend.errors import BadRequest
-from backend.services.query.filters import FIELD_OPERATORS, QueryCompiler, negate
+from backend.services.query.filters import FIELD_OPERATORS, QueryCompiler
 from backend.services.query.targets import Cond, Target
 
 OPERATIONS = ("create", "read", "update", "delete")
@@ -151,55 +149,52 @@ def fill(value: Any, viewer: Viewer) -> Any:
     return value
 
 
-def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], Target]) -> bool | Cond:
-    """The rule as True (open for this user), False (closed) or a SQL condition on the record's fields."""
+Folded = bool | dict[str, Any]  # what a rule means for one user: all, nothing, or a `q` query on the records
+
+
+def fold(rule: Any, viewer: Viewer) -> Folded:
+    """The rule for this user: the user parts decided, the templates filled in, and what is left — the
+    conditions on the record — as a plain `q` query object (or True / False when nothing is left)."""
     if viewer.is_admin or is_open(rule):
         return True
-    if rule is False:
-        return False
     if not isinstance(rule, dict):
-        raise BadRequest("malformed rule")  # check_block refuses these at load; a guard, never a silent allow
-    return _compile(rule, viewer, QueryCompiler(resolve), resolve)
-
-
-def _compile(
-    rule: dict[str, Any], viewer: Viewer, compiler: QueryCompiler, resolve: Callable[[str], Target]
-) -> bool | Cond:
-    parts: list[bool | Cond] = []
+        return False  # `false`, or a malformed rule (check_block refuses those at load): never a silent allow
+    parts: list[Folded] = []
     for key, value in rule.items():
         if key == "user_condition":
             parts.append(all(viewer.attribute(a) == fill(e, viewer) for a, e in value.items()))
         elif key in LOGICAL:
-            subs = [_compile(item, viewer, compiler, resolve) for item in value]
-            parts.append(_logical(key, subs))
+            parts.append(_combine(key, [fold(item, viewer) for item in value]))
         else:
-            target = resolve(key.removeprefix("data."))
-            parts.append(compiler.field(target, fill(value, viewer), 2))
-    return _and(parts)
+            parts.append({key.removeprefix("data."): fill(value, viewer)})
+    return _combine("$and", parts)
 
 
-def _and(parts: list[bool | Cond]) -> bool | Cond:
-    if any(p is False for p in parts):
-        return False
-    conds = [p for p in parts if not isinstance(p, bool)]
-    if not conds:
-        return True
-    return conds[0] if len(conds) == 1 else and_(*conds)
-
-
-def _logical(op: str, subs: list[bool | Cond]) -> bool | Cond:
+def _combine(op: str, parts: list[Folded]) -> Folded:
+    queries = [p for p in parts if not isinstance(p, bool)]
     if op == "$and":
-        return _and(subs)
+        if any(p is False for p in parts):
+            return False
+        return True if not queries else queries[0] if len(queries) == 1 else {"$and": queries}
     if op == "$or":
-        if any(s is True for s in subs):
+        if any(p is True for p in parts):
             return True
-        conds = [s for s in subs if not isinstance(s, bool)]
-        return False if not conds else (conds[0] if len(conds) == 1 else or_(*conds))
-    # $nor: none may hold
-    if any(s is True for s in subs):
+        return False if not queries else queries[0] if len(queries) == 1 else {"$or": queries}
+    if any(p is True for p in parts):  # $nor: none may hold
         return False
-    conds = [s for s in subs if not isinstance(s, bool)]
-    return True if not conds else and_(*(negate(c) for c in conds))
+    return True if not queries else {"$nor": queries}
+
+
+def compile_folded(folded: Folded, resolve: Callable[[str], Target]) -> bool | Cond:
+    """A folded rule as True, False, or the SQL condition the one query compiler makes of its `q` query."""
+    if isinstance(folded, bool):
+        return folded
+    return QueryCompiler(resolve).compile(folded)
+
+
+def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], Target]) -> bool | Cond:
+    """The rule as True (open for this user), False (closed) or a SQL condition on the record's fields."""
+    return compile_folded(fold(rule, viewer), resolve)
 
 
 def known_fields(spec: Any) -> Callable[[str], bool]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, false, func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,8 +33,9 @@ PROTECTED = {*USER_FIELDS, "password", "password_hash", "token_version", "extra"
 MAX_CUSTOM_FIELDS = 100
 
 
-def user_record(user: User | Row[Any]) -> dict[str, Any]:
-    """The user as the API shows it: never a hash, custom fields flattened in (from the model or a row)."""
+def user_record(user: Any) -> dict[str, Any]:
+    """The user as the API shows it: never a hash, custom fields flattened in (from the model, or anything
+    with the user's columns as attributes)."""
     record: dict[str, Any] = dict(user.extra or {})
     record.update({name: getattr(user, name) for name in USER_FIELDS})
     return record
@@ -68,12 +68,9 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def own_record(conn: Connection, user_id: str) -> dict[str, Any]:
-    """The signed-in user's record, read on the connection that just checked the session (`/me`)."""
-    row = conn.execute(select(User.__table__).where(User.id == user_id)).first()
-    if row is None:
-        raise NotFound(f"No user with id {user_id!r}")
-    return user_record(row)
+def own_record_query(user_id: str) -> Any:
+    """The statement that reads the signed-in user's row (`/me`; `user_record` makes the record of it)."""
+    return select(User.__table__).where(User.id == user_id)
 
 
 def find_by_email(session: Session, email: str) -> User | None:

@@ -7,16 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from backend.concurrency import in_thread
-from backend.database import run_read
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import BadRequest
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, dumps
-from backend.routes import reads
 from backend.routes.base44.common import AppId, EntityName, spec_for
-from backend.routes.reads import base44_params
-from backend.services import entities
+from backend.routes.reads import base44_params, page_response, record_response
+from backend.services import entities, reading
 from backend.services.importer.api import import_entities_upload
 
 router = APIRouter(prefix="/api/apps/{app_id}/entities", tags=["Base44 entities"], route_class=JsonRoute)
@@ -28,17 +25,17 @@ def _params(request: Request) -> Any:
 
 
 @router.get("/{entity}/count", operation_id="b44_count")
-def count(app_id: AppId, entity: EntityName, request: Request) -> Response:
-    """`count(q)` → `{"count": n}`."""
+async def count(app_id: AppId, entity: EntityName, request: Request, user: CurrentUser) -> Response:
+    """`count(q)` → `{"count": n}` (of the records the user may read)."""
     spec, params = spec_for(app_id, entity), _params(request)
-    return JSONResponse({"count": run_read(lambda conn: entities.count_records(conn, spec, params))})
+    return JSONResponse({"count": await reading.count(spec, params, user.viewer)})
 
 
 @router.get("/{entity}/v2/list", operation_id="b44_list_cursor")
-def list_cursor(app_id: AppId, entity: EntityName, request: Request) -> Response:
+async def list_cursor(app_id: AppId, entity: EntityName, request: Request, user: CurrentUser) -> Response:
     """Cursor pages: `{"items", "next_cursor", "has_more"}`."""
     spec, params = spec_for(app_id, entity), _params(request)
-    page = run_read(lambda conn: entities.list_records(conn, spec, params, strict=False))
+    page = await reading.list_page(spec, params, user.viewer, strict=False)
     head = b'{"items":' + page.body + b',"next_cursor":' + dumps(page.next_cursor)
     return Response(head + b',"has_more":' + dumps(page.next_cursor is not None) + b"}", media_type="application/json")
 
@@ -83,11 +80,10 @@ async def import_file(app_id: AppId, entity: EntityName, request: Request, user:
 
 
 @router.get("/{entity}", operation_id="b44_list")
-async def list_records(app_id: AppId, entity: EntityName, request: Request) -> Response:
+async def list_records(app_id: AppId, entity: EntityName, request: Request, user: CurrentUser) -> Response:
     """`list(sort, limit, skip, fields)` / `filter(q, ...)`: a plain JSON array; limit absent → 5000."""
-    # Normally served by the fast lane (backend/fastlane.py) before routing; the same function either way.
-    spec, items = spec_for(app_id, entity), request.query_params.multi_items()
-    return await in_thread(lambda: run_read(lambda conn: reads.list_response(conn, spec, items, base44=True)))
+    spec, params = spec_for(app_id, entity), _params(request)
+    return page_response(await reading.list_page(spec, params, user.viewer, strict=False))
 
 
 @router.post("/{entity}", status_code=201, operation_id="b44_create")
@@ -105,10 +101,9 @@ def delete_many(app_id: AppId, entity: EntityName, session: SessionDep, _: Admin
 
 
 @router.get("/{entity}/{record_id}", operation_id="b44_get")
-async def get_record(app_id: AppId, entity: EntityName, record_id: str) -> Response:
+async def get_record(app_id: AppId, entity: EntityName, record_id: str, user: CurrentUser) -> Response:
     """`get(id)`."""
-    spec = spec_for(app_id, entity)
-    return await in_thread(lambda: run_read(lambda conn: reads.get_response(conn, spec, record_id)))
+    return record_response(*await reading.get_record(spec_for(app_id, entity), record_id, user.viewer))
 
 
 @router.put("/{entity}/{record_id}", operation_id="b44_update")

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.engine import Connection, Engine
 
-from backend.database import get_engine, long_statements, run_read
+from backend.database import get_engine, long_statements
 from backend.errors import NotFound
 from backend.jsonutil import dumps
 from backend.services.importer.cells import to_cell
@@ -48,7 +48,8 @@ def exportable(entity: str) -> EntitySpec:
     """
     spec = get_spec(entity)
     if spec.document:
-        stored = run_read(lambda conn: conn.scalar(select(spec.model.id).where(spec.scope()).limit(1)))
+        with get_engine().connect() as conn:
+            stored = conn.scalar(select(spec.model.id).where(spec.scope()).limit(1))
         if stored is None:
             raise NotFound(
                 f"No entity named {entity!r}: nothing is stored under that name. Entity names are PascalCase, "

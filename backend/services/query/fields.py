@@ -14,6 +14,7 @@ from sqlalchemy.sql import type_coerce
 from backend.database import dialect_name
 from backend.entity_schema import JSON_KINDS
 from backend.errors import BadRequest
+from backend.services.query.params import ListParams
 from backend.services.query.targets import ColumnTarget, Target, TypedJson, json_target
 from backend.services.registry import BUILTIN_KINDS, FIELD_NAME, INTERNAL, EntitySpec
 
@@ -28,9 +29,17 @@ class FieldResolver:
     """
 
     def __init__(
-        self, db: Session | Connection | None, spec: EntitySpec, *, strict: bool, dialect: str | None = None
+        self,
+        db: Session | Connection | None,
+        spec: EntitySpec,
+        *,
+        strict: bool,
+        dialect: str | None = None,
+        present: set[str] | None = None,
     ) -> None:
-        self.db = db  # None: names are checked without a database (only declared and built-in fields then)
+        # db None: strict names are checked against `present` (the undeclared names some record carries,
+        # found beforehand with `presence_query`), else only declared and built-in names exist
+        self.db = db
         self.spec = spec
         self.strict = strict and not spec.document
         if dialect is None:
@@ -38,7 +47,7 @@ class FieldResolver:
                 raise ValueError("FieldResolver needs a database or a dialect name")
             dialect = dialect_name(db)
         self.dialect = dialect
-        self._known_extra: dict[str, bool] = {}
+        self._known_extra: dict[str, bool] = {name: True for name in present or ()}
 
     def __call__(self, name: str) -> Target:
         if not isinstance(name, str) or not FIELD_NAME.match(name) or name in INTERNAL:
@@ -59,18 +68,49 @@ class FieldResolver:
         return target if typed is None or typed.kind in JSON_KINDS else TypedJson(target, typed.kind)
 
     def _extra_exists(self, name: str) -> bool:
-        if name not in self._known_extra:
-            extra = self.spec.model.extra
-            first = name.split(".")[0]
-            if self.dialect == "postgresql":
-                has = type_coerce(extra, JSONB).has_key(first)
-            else:
-                has = func.json_type(extra, f"$.{first}").isnot(None)
+        first = name.split(".")[0]
+        if first not in self._known_extra:
             if self.db is None:
                 raise BadRequest(f"{self.spec.name} has no field {name!r}")
-            found = self.db.scalar(select(exists().where(has, self.spec.scope())))
-            self._known_extra[name] = bool(found)
-        return self._known_extra[name]
+            self._known_extra[first] = bool(self.db.scalar(self.presence_query([first])))
+        return self._known_extra[first]
+
+    def unknown(self, names: set[str]) -> list[str]:
+        """Of `names`, the top-level undeclared ones a strict check must look for among the records."""
+        if not self.strict:
+            return []
+        firsts = {n.split(".")[0] for n in names if isinstance(n, str) and FIELD_NAME.match(n)}
+        declared = set(BUILTIN_KINDS) | INTERNAL | set(self._known_extra)
+        return sorted(n for n in firsts if n not in declared and self.spec.field(n) is None)
+
+    def presence_query(self, names: list[str]) -> Any:
+        """One row: for each undeclared name, whether any record of the entity carries it in `extra`."""
+        extra = self.spec.model.extra
+
+        def has(name: str) -> Any:
+            if self.dialect == "postgresql":
+                return type_coerce(extra, JSONB).has_key(name)
+            return func.json_type(extra, f"$.{name}").isnot(None)
+
+        return select(*(exists().where(has(name), self.spec.scope()) for name in names))
+
+
+def referenced(params: ListParams) -> set[str]:
+    """Every field name a list request names: in `q` (through $and/$or/$nor), sort, fields and filters."""
+    names: set[str] = {name for name, _ in params.sort} | set(params.fields or ()) | set(params.equals)
+
+    def walk(query: Any, depth: int = 0) -> None:
+        if not isinstance(query, dict) or depth > 10:
+            return
+        for key, value in query.items():
+            if key in ("$and", "$or", "$nor") and isinstance(value, list):
+                for item in value:
+                    walk(item, depth + 1)
+            elif isinstance(key, str) and not key.startswith("$"):
+                names.add(key)
+
+    walk(params.q)
+    return names
 
 
 def record_columns(spec: EntitySpec, *, pg_text_timestamps: bool = False) -> list[Any]:

@@ -73,13 +73,19 @@ class SortKey:
         return literal(self.coerce(value), self.expr.type)
 
 
-def where_clause(resolver: FieldResolver, params: ListParams, *, deleted: bool = False) -> ColumnElement[bool]:
+def where_clause(
+    resolver: FieldResolver, params: ListParams, *, deleted: bool = False, access: Any = True
+) -> ColumnElement[bool]:
+    """The records a list reads: this entity's, live (or trashed), that the user may read (`access`, a folded
+    row rule: True, False or a `q` query — services/rules.py), and that match the request's filters."""
     spec = resolver.spec
     model = spec.model
     clauses: list[ColumnElement[bool]] = [
         spec.scope(),
         model.deleted_at.isnot(None) if deleted else model.deleted_at.is_(None),
     ]
+    if access is not True:
+        clauses.append(false() if access is False else QueryCompiler(resolver).compile(access))
     if params.q:
         clauses.append(QueryCompiler(resolver).compile(params.q))
     for name, raw_values in params.equals.items():
@@ -208,12 +214,13 @@ def page_query(
     after: list[Any] | None = None,
     inline_paging: bool = False,
     python_json: bool = False,
+    access: Any = True,
 ) -> PageQuery:
     """The page's statement. `after` (the cursor row's sort values, or bind parameters standing for them)
     defaults to the decoded `params.cursor`. On PostgreSQL the records' JSON is built by the database
     unless `python_json` asks for the columns (the asyncpg path, where that is cheaper overall)."""
     spec = resolver.spec
-    where = where_clause(resolver, params, deleted=deleted)
+    where = where_clause(resolver, params, deleted=deleted, access=access)
     keys = _sort_keys(resolver, params)
     for name in params.fields or ():
         resolver(name)  # validates each requested field
@@ -251,24 +258,14 @@ def page_query(
     return PageQuery(stmt, where, keys, width, positions, print_, params.limit, params.fields, spec, json_in_db)
 
 
-def list_page(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool, deleted: bool = False) -> Page:
-    resolver = FieldResolver(db, spec, strict=strict)
-    query = page_query(resolver, params, deleted=deleted)
-    rows = db.execute(query.stmt).all() if params.limit else []
-    total = None
-    if params.count:
-        total = db.scalar(select(func.count()).select_from(spec.table).where(query.where))
-    return query.page(rows, total)
-
-
-def select_ids(db: Db, spec: EntitySpec, q: dict[str, Any] | None, *, strict: bool = False) -> list[str]:
-    """Ids of the live records matching `q` (for bulk operations and WhatsApp audiences)."""
-    resolver = FieldResolver(db, spec, strict=strict)
-    where = where_clause(resolver, ListParams(q=q))
+def select_ids(db: Db, spec: EntitySpec, q: dict[str, Any] | None, *, access: Any = True) -> list[str]:
+    """Ids of the live records matching `q` that `access` (a folded row rule) lets the user reach — for bulk
+    operations and WhatsApp audiences."""
+    resolver = FieldResolver(db, spec, strict=False)
+    where = where_clause(resolver, ListParams(q=q), access=access)
     return list(db.scalars(select(spec.model.id).where(where).order_by(spec.model.created_date, spec.model.id)))
 
 
-def count(db: Db, spec: EntitySpec, params: ListParams, *, strict: bool) -> int:
-    resolver = FieldResolver(db, spec, strict=strict)
-    where = where_clause(resolver, params)
-    return int(db.scalar(select(func.count()).select_from(spec.table).where(where)) or 0)
+def count_query(query: PageQuery) -> Any:
+    """How many records the page's query matches, ignoring limit and skip."""
+    return select(func.count()).select_from(query.spec.table).where(query.where)
