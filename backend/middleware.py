@@ -16,7 +16,10 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes a sane incoming `X-Request-ID` or makes one; puts it on the response and in every log line."""
+    """Takes a sane incoming `X-Request-ID` or makes one; puts it on the response and in every log line.
+
+    Also the one place that turns away a path holding the NUL character (`%00`): nothing can be named by
+    it, and PostgreSQL refuses it in any string, so it must not reach a route's lookup."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,6 +46,11 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
+            if "\x00" in scope["path"]:
+                await error_response(404, "Not found: a URL cannot hold the NUL character (%00)", code="not_found")(
+                    scope, receive, send_with_id
+                )
+                return
             await self.app(scope, receive, send_with_id)
         except Exception:
             # Caught here, not by Starlette's outer handler, so the log line and the answer keep the id.

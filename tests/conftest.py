@@ -132,6 +132,12 @@ def agent() -> dict[str, Any]:
 
 
 @pytest.fixture
+def manager() -> dict[str, Any]:
+    """The office manager: marketing, campaigns and WhatsApp are theirs (the office's default rules)."""
+    return make_user("manager@example.com", app_role="office_manager")
+
+
+@pytest.fixture
 def staff() -> dict[str, Any]:
     """An office admin in the app (`app_role` admin) who is not the server's admin: every entity's row rules
     let them do everything, so entity-contract tests exercise the entity, not the rules."""

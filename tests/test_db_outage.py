@@ -83,7 +83,7 @@ class Proxy:
 
 
 def _clear_engines() -> None:
-    for cached in (database.get_engine, database.get_read_engine, database.get_sessionmaker):
+    for cached in (database.get_engine, database.get_auth_engine, database.get_sessionmaker):
         cached.cache_clear()
 
 
@@ -94,13 +94,11 @@ def proxied(monkeypatch: Any) -> Iterator[Proxy]:
     proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.start()
     database.get_engine().dispose()
-    database.get_read_engine().dispose()
     monkeypatch.setattr(settings, "database_url", url.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
     _clear_engines()
     yield proxy
     proxy.cut()
     database.get_engine().dispose()
-    database.get_read_engine().dispose()
     monkeypatch.undo()
     _clear_engines()
 

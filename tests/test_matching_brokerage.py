@@ -126,9 +126,9 @@ def test_a_pair_stored_by_the_server_is_answered_to_the_browsers_bulk_create(
 
 
 def test_auto_matching_follows_writes_through_both_surfaces(
-    client: Any, agent: dict[str, Any], admin: dict[str, Any], auto_match: None
+    client: Any, staff: dict[str, Any], admin: dict[str, Any], auto_match: None
 ) -> None:
-    h = agent["headers"]
+    h = staff["headers"]  # the app's admin: agents add listings and buyers, only admins also edit and delete them
     buyer = b44(client, h, "BuyersBrokerage", BUYER)  # the office's form (Base44 surface)
     drain_all()
     assert pairs() == {}

@@ -178,8 +178,9 @@ def test_two_schedulers_at_once_send_each_reminder_once(client: Any, agent: dict
     assert len(messages()) == 12
 
 
-def test_reminders_that_cannot_go_out_are_recorded_with_the_reason(client: Any, agent: dict[str, Any]) -> None:
-    h = agent["headers"]
+def test_reminders_that_cannot_go_out_are_recorded_with_the_reason(client: Any, manager: dict[str, Any]) -> None:
+    h = manager["headers"]  # the do-not-call list is the managers'
+
     due = {"start_date": local(dt.timedelta(days=1)), "reminder_date": local(-dt.timedelta(minutes=1))}
     cases = {
         "no contact": meeting(client, h, **due),

@@ -56,9 +56,9 @@ def _sent_to(fake: Any) -> list[str]:
 
 
 def test_forged_rows_are_never_sent_and_never_counted(
-    client: Any, agent: dict[str, Any], meta: Any, senders: Any
+    client: Any, manager: dict[str, Any], meta: Any, senders: Any
 ) -> None:
-    h = agent["headers"]
+    h = manager["headers"]
     batch = bulk(client, h, VALID[:4]).json()
     batch_id = batch["batch_id"]
     assert batch["queued"] == 4
@@ -87,9 +87,9 @@ def test_forged_rows_are_never_sent_and_never_counted(
 
 
 def test_a_sent_message_put_back_in_the_queue_is_not_sent_again(
-    client: Any, agent: dict[str, Any], meta: Any, senders: Any
+    client: Any, manager: dict[str, Any], meta: Any, senders: Any
 ) -> None:
-    h = agent["headers"]
+    h = manager["headers"]
     first_batch = bulk(client, h, VALID[:2]).json()["batch_id"]
     senders().run_until_idle()
     assert _sent_to(meta) == sorted(wa_digits(p) for p in VALID[:2])
@@ -110,19 +110,19 @@ def test_a_sent_message_put_back_in_the_queue_is_not_sent_again(
 
 
 def test_a_forged_row_cannot_keep_a_cancelled_or_finished_batch_busy(
-    client: Any, agent: dict[str, Any], meta: Any, senders: Any
+    client: Any, manager: dict[str, Any], meta: Any, senders: Any
 ) -> None:
-    batch_id = bulk(client, agent["headers"], VALID[:1]).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], VALID[:1]).json()["batch_id"]
     senders().run_until_idle()
     _forge(batch_id, FOREIGN)
     sender = senders()
     sender.maintain(force=True)
     assert sender.run_until_idle() == 0 and meta.requests[-1]["body"]["to"] == wa_digits(VALID[0])
-    view = client.get(f"/api/whatsapp/batches/{batch_id}", headers=agent["headers"]).json()
+    view = client.get(f"/api/whatsapp/batches/{batch_id}", headers=manager["headers"]).json()
     assert view["status"] == "finished" and view["sent"] == 1 and view["queued"] == 0, view
 
 
-def test_the_migration_adopts_only_what_send_bulk_queued(client: Any, agent: dict[str, Any]) -> None:
+def test_the_migration_adopts_only_what_send_bulk_queued(client: Any, manager: dict[str, Any]) -> None:
     """Messages queued before the outbox existed keep going out after the upgrade; forged ones do not."""
     from alembic import command
     from alembic.config import Config
@@ -131,9 +131,9 @@ def test_the_migration_adopts_only_what_send_bulk_queued(client: Any, agent: dic
     from backend.models.whatsapp import WhatsAppOutbox
     from tests.conftest import ROOT
 
-    batch_id = bulk(client, agent["headers"], VALID[:3]).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], VALID[:3]).json()["batch_id"]
     real = {row.id for row in by_phone(batch_id).values()}
-    forged = _forge(batch_id, FOREIGN, created_by_id=agent["id"])
+    forged = _forge(batch_id, FOREIGN, created_by_id=manager["id"])
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["skip_logging"] = True
     command.downgrade(config, "0005")

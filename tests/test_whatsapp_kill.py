@@ -50,10 +50,10 @@ def _worker(fake: Any, log_path: Path) -> subprocess.Popen[bytes]:
 
 
 def test_killed_worker_then_new_worker_sends_each_message_exactly_once(
-    client: Any, agent: dict[str, Any], meta: Any, senders: Any, tmp_path: Path
+    client: Any, manager: dict[str, Any], meta: Any, senders: Any, tmp_path: Path
 ) -> None:
     recipients = [*VALID[:10], AMBIGUOUS, *VALID[10:20]]
-    batch_id = bulk(client, agent["headers"], recipients).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], recipients).json()["batch_id"]
     meta.ambiguous_delay = 120.0  # the first worker is surely still waiting when it is killed
     log_path = tmp_path / "worker.log"
     process = _worker(meta, log_path)
@@ -83,5 +83,5 @@ def test_killed_worker_then_new_worker_sends_each_message_exactly_once(
     assert (after[AMBIGUOUS].status, after[AMBIGUOUS].error_code) == ("unknown", "interrupted")
     assert {after[p].status for p in VALID[:20]} == {"sent"}
     assert Counter(meta.accepted_to()) == {p[1:]: 1 for p in recipients}  # every valid recipient exactly once
-    batch = client.get(f"/api/whatsapp/batches/{batch_id}", headers=agent["headers"]).json()
+    batch = client.get(f"/api/whatsapp/batches/{batch_id}", headers=manager["headers"]).json()
     assert (batch["status"], batch["sent"], batch["unknown"]) == ("finished", 20, 1)

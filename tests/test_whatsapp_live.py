@@ -30,9 +30,9 @@ def wired(meta: Any, live_app: str) -> Any:
 
 
 def _run(
-    client: Any, agent: dict[str, Any], fake: Any, senders: Any, phones: list[str], webhooks: int
+    client: Any, manager: dict[str, Any], fake: Any, senders: Any, phones: list[str], webhooks: int
 ) -> dict[str, Any]:
-    batch_id = bulk(client, agent["headers"], phones).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], phones).json()["batch_id"]
     drain(senders())
     wait_for(lambda: len(fake.webhooks) >= webhooks, what=f"{webhooks} webhooks")
     fake.wait_idle()
@@ -40,9 +40,9 @@ def _run(
 
 
 def test_statuses_arrive_signed_and_move_logs_forward(
-    client: Any, agent: dict[str, Any], wired: Any, senders: Any
+    client: Any, manager: dict[str, Any], wired: Any, senders: Any
 ) -> None:
-    rows = _run(client, agent, wired, senders, [VALID[0], "+972509990001", "+972509990004"], webhooks=6)
+    rows = _run(client, manager, wired, senders, [VALID[0], "+972509990001", "+972509990004"], webhooks=6)
     assert {w["status"] for w in wired.webhooks} == {200}
     assert (rows[VALID[0]].status, rows[VALID[0]].provider_message_id) == ("delivered", "wamid.FAKE0000000001")
     assert rows[VALID[0]].delivered_date and rows[VALID[0]].sent_date
@@ -54,11 +54,11 @@ def test_statuses_arrive_signed_and_move_logs_forward(
 
 @pytest.mark.parametrize("mode", ["duplicate", "reverse"])
 def test_repeated_and_reordered_deliveries(
-    client: Any, agent: dict[str, Any], wired: Any, senders: Any, mode: str
+    client: Any, manager: dict[str, Any], wired: Any, senders: Any, mode: str
 ) -> None:
     wired.webhook_mode = mode
     expected = 8 if mode == "duplicate" else 4
-    rows = _run(client, agent, wired, senders, VALID[:2], webhooks=expected)
+    rows = _run(client, manager, wired, senders, VALID[:2], webhooks=expected)
     assert len(wired.webhooks) == expected and {w["status"] for w in wired.webhooks} == {200}
     assert {r.status for r in rows.values()} == {"delivered"}
     assert all(r.sent_date and r.delivered_date and r.provider_message_id for r in rows.values())
@@ -66,18 +66,18 @@ def test_repeated_and_reordered_deliveries(
 
 @pytest.mark.parametrize(("mode", "answer"), [("unsigned", 401), ("wrong", 403)])
 def test_badly_signed_webhooks_are_refused(
-    client: Any, agent: dict[str, Any], wired: Any, senders: Any, mode: str, answer: int
+    client: Any, manager: dict[str, Any], wired: Any, senders: Any, mode: str, answer: int
 ) -> None:
     wired.webhook_mode = mode
-    rows = _run(client, agent, wired, senders, [VALID[0]], webhooks=2)
+    rows = _run(client, manager, wired, senders, [VALID[0]], webhooks=2)
     assert {w["status"] for w in wired.webhooks} == {answer}
     assert rows[VALID[0]].status == "sent"
 
 
 def test_ambiguous_message_is_resolved_by_its_webhook_not_resent(
-    client: Any, agent: dict[str, Any], wired: Any, senders: Any
+    client: Any, manager: dict[str, Any], wired: Any, senders: Any
 ) -> None:
-    batch_id = bulk(client, agent["headers"], ["+972509990009"]).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], ["+972509990009"]).json()["batch_id"]
     drain(senders())
     [row] = by_phone(batch_id).values()
     assert (row.status, row.provider_message_id) == ("unknown", None)
@@ -88,7 +88,7 @@ def test_ambiguous_message_is_resolved_by_its_webhook_not_resent(
     assert wired.accepted_to() == ["972509990009"]
 
 
-def test_control_surface_over_http(client: Any, agent: dict[str, Any], wired: Any, live_app: str) -> None:
+def test_control_surface_over_http(client: Any, manager: dict[str, Any], wired: Any, live_app: str) -> None:
     with httpx.Client(base_url=wired.url) as control:
         assert control.post("/_fake/config", json={"limit": 5, "webhook_mode": "signed"}).json()["limit"] == 5
         assert control.post("/_fake/inbound", json={"from": "972525550042", "text": "הסר"}).status_code == 200
@@ -97,5 +97,5 @@ def test_control_surface_over_http(client: Any, agent: dict[str, Any], wired: An
         assert wired.webhooks[0]["status"] == 200
         assert control.get("/_fake/accepted").json() == [] and control.get("/_fake/requests").json() == []
         assert control.post("/_fake/reset").json() == {"ok": True}
-    body = bulk(client, agent["headers"], ["052-555-0042"]).json()
+    body = bulk(client, manager["headers"], ["052-555-0042"]).json()
     assert body["queued"] == 0 and body["skipped"][0]["reason"] == "opted_out"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from backend.config import get_settings
 from backend.database import get_sessionmaker
@@ -21,9 +22,9 @@ from tests.whatsapp_support import fake_fixture, logs, make_lead, meta_fixture  
 URL = "/api/whatsapp/send"
 
 
-def test_console_send_to_a_phone_records_and_logs(client: Any, agent: dict[str, Any]) -> None:
+def test_console_send_to_a_phone_records_and_logs(client: Any, manager: dict[str, Any]) -> None:
     response = client.post(
-        URL, headers=agent["headers"], json={"to": "\u200f+972 52-555-1234\u200e", "message": "שלום"}
+        URL, headers=manager["headers"], json={"to": "\u200f+972 52-555-1234\u200e", "message": "שלום"}
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -31,14 +32,16 @@ def test_console_send_to_a_phone_records_and_logs(client: Any, agent: dict[str, 
     assert body["phone_e164"] == "+972525551234" and body["phone_number"] == "+972 52-555-1234"
     assert body["message_content"] == "שלום" and body["provider_message_id"].startswith("console.")
     assert body["sent_date"] and json.loads(body["response_data"])["console"] is True
-    assert body["created_by"] == agent["email"] and len(body["id"]) == 24
+    assert body["created_by"] == manager["email"] and len(body["id"]) == 24
     [row] = logs()
     assert (row.id, row.status, row.attempts) == (body["id"], "sent", 1)
     provider = get_provider()
     assert isinstance(provider, ConsoleProvider) and provider.records[-1]["to"] == "+972525551234"
 
 
-def test_console_provider_opens_no_socket(client: Any, agent: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_console_provider_opens_no_socket(
+    client: Any, manager: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     opened: list[Any] = []
     real_connect = socket.socket.connect
 
@@ -48,16 +51,18 @@ def test_console_provider_opens_no_socket(client: Any, agent: dict[str, Any], mo
 
     monkeypatch.setattr(socket.socket, "connect", spy)
     monkeypatch.setattr(socket.socket, "connect_ex", lambda self, address: opened.append(address) or 1)
-    response = client.post(URL, headers=agent["headers"], json={"to": "+972525551234", "message": "hi"})
+    response = client.post(URL, headers=manager["headers"], json={"to": "+972525551234", "message": "hi"})
     assert response.status_code == 200 and response.json()["status"] == "sent"
-    assert opened == []
+    url = make_url(get_settings().database_url)  # the database's own connections are not the provider's
+    database = {(url.host, url.port or 5432), ("localhost", url.port or 5432), ("::1", url.port or 5432)}
+    assert [address for address in opened if tuple(address[:2]) not in database] == []
     assert not hasattr(get_provider(), "client")
 
 
-def test_send_to_lead_fills_placeholders_and_touches_lead(client: Any, agent: dict[str, Any]) -> None:
+def test_send_to_lead_fills_placeholders_and_touches_lead(client: Any, manager: dict[str, Any]) -> None:
     lead_id = make_lead("052-555-0001", first_name="רונית", last_name="כהן")
     message = {"lead_id": lead_id, "message": "שלום {first_name} {last_name}, {full_name}!"}
-    body = client.post(URL, headers=agent["headers"], json=message).json()
+    body = client.post(URL, headers=manager["headers"], json=message).json()
     assert body["status"] == "sent" and body["lead_id"] == lead_id
     assert body["message_content"] == "שלום רונית כהן, רונית כהן!"
     with get_sessionmaker()() as session:
@@ -66,19 +71,23 @@ def test_send_to_lead_fills_placeholders_and_touches_lead(client: Any, agent: di
 
 
 @pytest.mark.parametrize("flag", ["כן", "YES", " true ", "1"])
-def test_opted_out_lead_is_409_and_nothing_sent(client: Any, agent: dict[str, Any], flag: str) -> None:
+def test_opted_out_lead_is_409_and_nothing_sent(client: Any, manager: dict[str, Any], flag: str) -> None:
     lead_id = make_lead("+972525550002", opt_out_whatsapp=flag)
-    assert_error(client.post(URL, headers=agent["headers"], json={"lead_id": lead_id, "message": "x"}), 409, "conflict")
+    assert_error(
+        client.post(URL, headers=manager["headers"], json={"lead_id": lead_id, "message": "x"}), 409, "conflict"
+    )
     # the same number typed by hand is refused too
-    assert_error(client.post(URL, headers=agent["headers"], json={"to": "0525550002", "message": "x"}), 409, "conflict")
+    assert_error(
+        client.post(URL, headers=manager["headers"], json={"to": "0525550002", "message": "x"}), 409, "conflict"
+    )
     assert logs() == []
 
 
-def test_phone_in_opt_out_table_is_409(client: Any, agent: dict[str, Any]) -> None:
+def test_phone_in_opt_out_table_is_409(client: Any, manager: dict[str, Any]) -> None:
     with get_sessionmaker()() as session, session.begin():
         session.add(WhatsAppOptOut(phone_e164="+972525550003", reason="keyword"))
     assert_error(
-        client.post(URL, headers=agent["headers"], json={"to": "+972525550003", "message": "x"}), 409, "conflict"
+        client.post(URL, headers=manager["headers"], json={"to": "+972525550003", "message": "x"}), 409, "conflict"
     )
     assert logs() == []
 
@@ -113,31 +122,31 @@ BAD = [
 
 
 @pytest.mark.parametrize("field", ["message", "to"])
-def test_nul_is_refused_naming_the_field(client: Any, agent: dict[str, Any], field: str) -> None:
+def test_nul_is_refused_naming_the_field(client: Any, manager: dict[str, Any], field: str) -> None:
     payload = {"to": "+972525551234", "message": "x", field: "a\u0000b"}
-    body = assert_error(client.post(URL, headers=agent["headers"], json=payload), 422, "validation_error")
+    body = assert_error(client.post(URL, headers=manager["headers"], json=payload), 422, "validation_error")
     assert body["detail"][0]["loc"][-1] == field and "NUL" in body["detail"][0]["msg"]
     assert logs() == []
 
 
 @pytest.mark.parametrize("payload", BAD)
-def test_bad_input_is_422_and_nothing_is_sent(client: Any, agent: dict[str, Any], payload: Any) -> None:
-    body = assert_error(client.post(URL, headers=agent["headers"], json=payload), 422, "validation_error")
+def test_bad_input_is_422_and_nothing_is_sent(client: Any, manager: dict[str, Any], payload: Any) -> None:
+    body = assert_error(client.post(URL, headers=manager["headers"], json=payload), 422, "validation_error")
     assert isinstance(body["detail"], list) and body["detail"]
     assert logs() == []
 
 
-def test_lead_without_valid_phone_is_422(client: Any, agent: dict[str, Any]) -> None:
+def test_lead_without_valid_phone_is_422(client: Any, manager: dict[str, Any]) -> None:
     lead_id = make_lead("12")
     body = assert_error(
-        client.post(URL, headers=agent["headers"], json={"lead_id": lead_id, "message": "x"}), 422, "validation_error"
+        client.post(URL, headers=manager["headers"], json={"lead_id": lead_id, "message": "x"}), 422, "validation_error"
     )
     assert body["detail"][0]["loc"] == ["body", "lead_id"]
     assert logs() == []
 
 
-def test_idempotency_key_repeat_returns_first_result_and_sends_nothing(client: Any, agent: dict[str, Any]) -> None:
-    headers = {**agent["headers"], "Idempotency-Key": "campaign-42/dana"}
+def test_idempotency_key_repeat_returns_first_result_and_sends_nothing(client: Any, manager: dict[str, Any]) -> None:
+    headers = {**manager["headers"], "Idempotency-Key": "campaign-42/dana"}
     payload = {"to": "+972525551234", "message": "once"}
     first = client.post(URL, headers=headers, json=payload)
     before = len(get_provider().records)  # type: ignore[attr-defined]
@@ -151,22 +160,22 @@ def test_idempotency_key_repeat_returns_first_result_and_sends_nothing(client: A
     assert_error(other, 409, "conflict")
     assert len(logs()) == 1
     # keys are per user: another user's identical key is a new request
-    other_user = make_user("other@example.com")
+    other_user = make_user("other@example.com", app_role="office_manager")
     third = client.post(URL, headers={**other_user["headers"], "Idempotency-Key": "campaign-42/dana"}, json=payload)
     assert third.status_code == 200 and third.json()["id"] != first.json()["id"]
     assert len(logs()) == 2
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad key with spaces", "מפתח"])
-def test_malformed_idempotency_key_is_422(client: Any, agent: dict[str, Any], key: str) -> None:
-    headers = {**agent["headers"], "Idempotency-Key": key.encode()}
+def test_malformed_idempotency_key_is_422(client: Any, manager: dict[str, Any], key: str) -> None:
+    headers = {**manager["headers"], "Idempotency-Key": key.encode()}
     response = client.post(URL, headers=headers, json={"to": "+972525551234", "message": "x"})
     assert_error(response, 422, "validation_error")
     assert logs() == []
 
 
-def test_meta_send_goes_over_http_to_the_fake(client: Any, agent: dict[str, Any], meta: Any) -> None:
-    body = client.post(URL, headers=agent["headers"], json={"to": "+972525551234", "message": "שלום"}).json()
+def test_meta_send_goes_over_http_to_the_fake(client: Any, manager: dict[str, Any], meta: Any) -> None:
+    body = client.post(URL, headers=manager["headers"], json={"to": "+972525551234", "message": "שלום"}).json()
     assert body["status"] == "sent" and body["provider"] == "meta"
     assert body["provider_message_id"] == "wamid.FAKE0000000001"
     [accepted] = meta.accepted
@@ -175,10 +184,10 @@ def test_meta_send_goes_over_http_to_the_fake(client: Any, agent: dict[str, Any]
     assert json.loads(body["response_data"])["messages"][0]["id"] == "wamid.FAKE0000000001"
 
 
-def test_meta_template_payload(client: Any, agent: dict[str, Any], meta: Any) -> None:
+def test_meta_template_payload(client: Any, manager: dict[str, Any], meta: Any) -> None:
     lead_id = make_lead("+972525550010", first_name="Dana")
     template = {"name": "new_listing", "language": "he", "params": ["{first_name}", "רמת גן"]}
-    body = client.post(URL, headers=agent["headers"], json={"lead_id": lead_id, "template": template}).json()
+    body = client.post(URL, headers=manager["headers"], json={"lead_id": lead_id, "template": template}).json()
     assert body["status"] == "sent" and body["template_name"] == "new_listing"
     assert body["template_params"] == ["Dana", "רמת גן"]
     sent = meta.accepted[0]["body"]["template"]
@@ -186,11 +195,11 @@ def test_meta_template_payload(client: Any, agent: dict[str, Any], meta: Any) ->
     assert [p["text"] for p in sent["components"][0]["parameters"]] == ["Dana", "רמת גן"]
 
 
-def test_template_param_empty_for_this_lead_is_422(client: Any, agent: dict[str, Any], meta: Any) -> None:
+def test_template_param_empty_for_this_lead_is_422(client: Any, manager: dict[str, Any], meta: Any) -> None:
     lead_id = make_lead("+972525550011", first_name=None)
     template = {"name": "new_listing", "params": ["{first_name}"]}
     assert_error(
-        client.post(URL, headers=agent["headers"], json={"lead_id": lead_id, "template": template}),
+        client.post(URL, headers=manager["headers"], json={"lead_id": lead_id, "template": template}),
         422,
         "validation_error",
     )
@@ -207,9 +216,9 @@ def test_template_param_empty_for_this_lead_is_422(client: Any, agent: dict[str,
     ],
 )
 def test_meta_refusals_are_200_with_the_code(
-    client: Any, agent: dict[str, Any], meta: Any, to: str, status: str, code: str
+    client: Any, manager: dict[str, Any], meta: Any, to: str, status: str, code: str
 ) -> None:
-    response = client.post(URL, headers=agent["headers"], json={"to": to, "message": "x"})
+    response = client.post(URL, headers=manager["headers"], json={"to": to, "message": "x"})
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["error_code"]) == (status, code)
@@ -218,22 +227,22 @@ def test_meta_refusals_are_200_with_the_code(
 
 
 def test_wrong_token_is_failed_190(
-    client: Any, agent: dict[str, Any], meta: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, manager: dict[str, Any], meta: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_settings(), "whatsapp_access_token", "expired")
-    body = client.post(URL, headers=agent["headers"], json={"to": "+972525551234", "message": "x"}).json()
+    body = client.post(URL, headers=manager["headers"], json={"to": "+972525551234", "message": "x"}).json()
     assert (body["status"], body["error_code"]) == ("failed", "190")
     assert meta.accepted == []
 
 
 def test_provider_down_is_failed_network(
-    client: Any, agent: dict[str, Any], meta: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, manager: dict[str, Any], meta: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setattr(get_settings(), "whatsapp_api_url", f"http://127.0.0.1:{port}")
-    body = client.post(URL, headers=agent["headers"], json={"to": "+972525551234", "message": "x"}).json()
+    body = client.post(URL, headers=manager["headers"], json={"to": "+972525551234", "message": "x"}).json()
     assert (body["status"], body["error_code"]) == ("failed", "network")
     with get_sessionmaker()() as session:
         assert session.scalars(select(WhatsAppOptOut)).all() == []

@@ -43,9 +43,11 @@ MAGIC = [
 ]
 
 
-def test_each_magic_number_outcome_and_retry_count(client: Any, agent: dict[str, Any], meta: Any, senders: Any) -> None:
+def test_each_magic_number_outcome_and_retry_count(
+    client: Any, manager: dict[str, Any], meta: Any, senders: Any
+) -> None:
     lead_id = make_lead(VALID[0], first_name="Dana")
-    batch_id = bulk(client, agent["headers"], [{"lead_id": lead_id}, *MAGIC]).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], [{"lead_id": lead_id}, *MAGIC]).json()["batch_id"]
     drain(senders())
     rows = by_phone(batch_id)
     outcome = {phone: (row.status, row.attempts, row.error_code) for phone, row in rows.items()}
@@ -68,7 +70,7 @@ def test_each_magic_number_outcome_and_retry_count(client: Any, agent: dict[str,
     assert meta.accepted[0]["biz_opaque_callback_data"] == sent.id
     with get_sessionmaker()() as session:
         assert session.get(MarketingLead, lead_id).last_contacted == today_text()  # type: ignore[union-attr]
-    batch = client.get(f"/api/whatsapp/batches/{batch_id}", headers=agent["headers"]).json()
+    batch = client.get(f"/api/whatsapp/batches/{batch_id}", headers=manager["headers"]).json()
     assert (batch["status"], batch["sent"], batch["failed"], batch["unknown"], batch["queued"]) == (
         "finished",
         6,
@@ -79,8 +81,8 @@ def test_each_magic_number_outcome_and_retry_count(client: Any, agent: dict[str,
     assert batch["finished_date"]
 
 
-def test_retries_are_bounded(client: Any, agent: dict[str, Any], meta: Any, senders: Any) -> None:
-    batch_id = bulk(client, agent["headers"], ["+972509990007"]).json()["batch_id"]
+def test_retries_are_bounded(client: Any, manager: dict[str, Any], meta: Any, senders: Any) -> None:
+    batch_id = bulk(client, manager["headers"], ["+972509990007"]).json()["batch_id"]
     drain(senders(timing=Timing(**{**FAST.__dict__, "max_attempts": 2})))
     [row] = logs(batch_id=batch_id)
     assert (row.status, row.attempts, row.error_code) == ("failed", 2, "131056")
@@ -89,25 +91,25 @@ def test_retries_are_bounded(client: Any, agent: dict[str, Any], meta: Any, send
 
 
 def test_code_190_pauses_the_batch_until_resumed(
-    client: Any, agent: dict[str, Any], meta: Any, senders: Any, monkeypatch: pytest.MonkeyPatch
+    client: Any, manager: dict[str, Any], meta: Any, senders: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_settings(), "whatsapp_access_token", "expired-token")
-    batch_id = bulk(client, agent["headers"], VALID[:4]).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], VALID[:4]).json()["batch_id"]
     assert senders().run_until_idle() == 1
     assert len(meta.requests) == 1 and meta.requests[0]["code"] == 190  # no further requests
-    batch = client.get(f"/api/whatsapp/batches/{batch_id}", headers=agent["headers"]).json()
+    batch = client.get(f"/api/whatsapp/batches/{batch_id}", headers=manager["headers"]).json()
     assert batch["status"] == "paused" and "190" in batch["pause_reason"] and batch["queued"] == 4
     monkeypatch.setattr(get_settings(), "whatsapp_access_token", meta.token)
-    resumed = client.post(f"/api/whatsapp/batches/{batch_id}/resume", headers=agent["headers"])
+    resumed = client.post(f"/api/whatsapp/batches/{batch_id}/resume", headers=manager["headers"])
     assert resumed.status_code == 200 and resumed.json()["status"] == "queued"
     drain(senders())
     assert sorted(meta.accepted_to()) == sorted(p[1:] for p in VALID[:4])
     assert {r.status for r in logs(batch_id=batch_id)} == {"sent"}
 
 
-def test_recipient_gap_passes_over_a_phone_messaged_moments_ago(client: Any, agent: dict[str, Any]) -> None:
-    first = bulk(client, agent["headers"], [VALID[0]]).json()["batch_id"]
-    second = bulk(client, agent["headers"], [VALID[0], VALID[1]]).json()["batch_id"]
+def test_recipient_gap_passes_over_a_phone_messaged_moments_ago(client: Any, manager: dict[str, Any]) -> None:
+    first = bulk(client, manager["headers"], [VALID[0]]).json()["batch_id"]
+    second = bulk(client, manager["headers"], [VALID[0], VALID[1]]).json()["batch_id"]
     with get_sessionmaker()() as session, session.begin():
         row = session.scalars(select(MarketingLog).where(MarketingLog.batch_id == first)).one()
         row.status, row.sent_date = "sent", utcnow().isoformat(timespec="microseconds")
@@ -122,9 +124,9 @@ def test_recipient_gap_passes_over_a_phone_messaged_moments_ago(client: Any, age
 
 
 def test_stale_sending_rows_become_unknown_fresh_ones_are_left(
-    client: Any, agent: dict[str, Any], senders: Any
+    client: Any, manager: dict[str, Any], senders: Any
 ) -> None:
-    batch_id = bulk(client, agent["headers"], VALID[:3]).json()["batch_id"]
+    batch_id = bulk(client, manager["headers"], VALID[:3]).json()["batch_id"]
     with get_sessionmaker()() as session, session.begin():
         rows = session.scalars(
             select(MarketingLog).where(MarketingLog.batch_id == batch_id).order_by(MarketingLog.next_attempt_at)
@@ -137,12 +139,12 @@ def test_stale_sending_rows_become_unknown_fresh_ones_are_left(
     assert statuses == {VALID[0]: ("unknown", "interrupted"), VALID[1]: ("sending", None), VALID[2]: ("queued", None)}
 
 
-def test_a_retry_after_cancel_is_cancelled(client: Any, agent: dict[str, Any], meta: Any) -> None:
-    batch_id = bulk(client, agent["headers"], ["+972509990008"]).json()["batch_id"]
+def test_a_retry_after_cancel_is_cancelled(client: Any, manager: dict[str, Any], meta: Any) -> None:
+    batch_id = bulk(client, manager["headers"], ["+972509990008"]).json()["batch_id"]
     with get_sessionmaker()() as session, session.begin():
         claimed = queue.claim(session, FAST, "meta")
     assert claimed is not None
-    assert client.post(f"/api/whatsapp/batches/{batch_id}/cancel", headers=agent["headers"]).json()["sending"] == 1
+    assert client.post(f"/api/whatsapp/batches/{batch_id}/cancel", headers=manager["headers"]).json()["sending"] == 1
     from backend.services.whatsapp.providers import build_provider
 
     provider = build_provider()
@@ -153,8 +155,8 @@ def test_a_retry_after_cancel_is_cancelled(client: Any, agent: dict[str, Any], m
     assert [r.status for r in logs(batch_id=batch_id)] == ["cancelled"]
 
 
-def test_two_workers_never_send_the_same_message(client: Any, agent: dict[str, Any], meta: Any, senders: Any) -> None:
-    batch_id = bulk(client, agent["headers"], VALID[:150]).json()["batch_id"]
+def test_two_workers_never_send_the_same_message(client: Any, manager: dict[str, Any], meta: Any, senders: Any) -> None:
+    batch_id = bulk(client, manager["headers"], VALID[:150]).json()["batch_id"]
     workers = [senders(name=f"w{i}", rate=1000.0) for i in range(2)]
     for worker in workers:
         worker.start()
@@ -167,8 +169,8 @@ def test_two_workers_never_send_the_same_message(client: Any, agent: dict[str, A
 
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="row locks: PostgreSQL only (SQLite runs one worker)")
-def test_skip_locked_claims_are_disjoint_while_held(client: Any, agent: dict[str, Any]) -> None:
-    bulk(client, agent["headers"], VALID[:3])
+def test_skip_locked_claims_are_disjoint_while_held(client: Any, manager: dict[str, Any]) -> None:
+    bulk(client, manager["headers"], VALID[:3])
     maker = get_sessionmaker()
     with maker() as first, maker() as second:
         a = queue.claim(first, Timing(), "console")  # transaction still open: its row stays locked
@@ -179,7 +181,7 @@ def test_skip_locked_claims_are_disjoint_while_held(client: Any, agent: dict[str
     assert Counter(r.status for r in logs()) == {"sending": 1, "queued": 2}
 
 
-def test_in_app_sender_starts_and_stops_with_the_app(agent: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_app_sender_starts_and_stops_with_the_app(manager: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
     from backend.main import create_app
@@ -190,7 +192,7 @@ def test_in_app_sender_starts_and_stops_with_the_app(agent: dict[str, Any], monk
     with TestClient(create_app()) as app_client:
         running = sender_module._inapp
         assert running is not None and running._thread is not None and running._thread.is_alive()
-        batch_id = bulk(app_client, agent["headers"], VALID[:5]).json()["batch_id"]
+        batch_id = bulk(app_client, manager["headers"], VALID[:5]).json()["batch_id"]
         wait_for(lambda: active_count() == 0, what="the in-app sender")
     assert sender_module._inapp is None and not running._thread
     assert {r.status for r in logs(batch_id=batch_id)} == {"sent"}

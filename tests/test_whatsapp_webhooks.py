@@ -148,17 +148,17 @@ def test_unknown_status_and_unmatched_ids_are_ignored(client: Any, meta: Any) ->
     assert state(log_id).status == "sent"
 
 
-def test_inbound_keyword_opt_out_and_next_bulk_skips_the_lead(client: Any, agent: dict[str, Any], meta: Any) -> None:
+def test_inbound_keyword_opt_out_and_next_bulk_skips_the_lead(client: Any, manager: dict[str, Any], meta: Any) -> None:
     lead = make_lead("052-555-0042", first_name="רות")
     other = make_lead("052-555-0043")
     for text in ("please stop calling me about the flat", "STOP sending"):
         assert post(client, meta, meta.inbound_payload("972525550043", text)).json()["opt_outs"] == 0
     assert post(client, meta, meta.inbound_payload("972525550042", "\u200fהסר.\u200f")).json()["opt_outs"] == 1
     assert post(client, meta, meta.inbound_payload("972525550042", "הסר")).status_code == 200  # a repeat: no error
-    body = bulk(client, agent["headers"], [{"lead_id": lead}, {"lead_id": other}]).json()
+    body = bulk(client, manager["headers"], [{"lead_id": lead}, {"lead_id": other}]).json()
     assert body["queued"] == 1 and body["skipped"] == [{"recipient": {"lead_id": lead}, "reason": "opted_out"}]
     assert_error(
-        client.post("/api/whatsapp/send", headers=agent["headers"], json={"lead_id": lead, "message": "x"}),
+        client.post("/api/whatsapp/send", headers=manager["headers"], json={"lead_id": lead, "message": "x"}),
         409,
         "conflict",
     )
@@ -169,14 +169,14 @@ def test_opt_out_keywords(client: Any, meta: Any, word: str) -> None:
     assert post(client, meta, meta.inbound_payload("972525550050", word)).json()["opt_outs"] == 1
 
 
-def test_failed_131050_opts_the_phone_out(client: Any, agent: dict[str, Any], meta: Any) -> None:
+def test_failed_131050_opts_the_phone_out(client: Any, manager: dict[str, Any], meta: Any) -> None:
     make_log(phone="+972509990004")
     error = {"code": 131050, "title": "User has stopped marketing messages"}
     assert (
         post(client, meta, meta.status_payload("wamid.T1", "failed", "972509990004", error=error)).json()["changed"]
         == 1
     )
-    body = bulk(client, agent["headers"], ["+972509990004", VALID[1]]).json()
+    body = bulk(client, manager["headers"], ["+972509990004", VALID[1]]).json()
     assert body["queued"] == 1 and body["skipped"][0]["reason"] == "opted_out"
 
 

@@ -12,6 +12,7 @@ from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.auth import ChangePasswordIn, ResetPasswordIn, TokenOut, UserOut
 from backend.services import auth as auth_service
+from backend.services import entities
 from backend.services.users import get_user, update_profile, user_record
 
 public = APIRouter(prefix="/api/auth", tags=["auth"], route_class=JsonRoute)
@@ -35,6 +36,13 @@ def reset_password(body: ResetPasswordIn, session: SessionDep) -> Response:
 async def me(record: OwnRecord) -> Response:
     """The signed-in user."""
     return JSONResponse(record)
+
+
+@router.get("/permissions", operation_id="auth_permissions")
+def permissions(user: CurrentUser) -> Response:
+    """What the signed-in user may do: per entity, `create`/`read`/`update`/`delete` each `true`, `false`, or
+    `"conditional"` (the entity's row rule depends on the record, e.g. only records they created)."""
+    return JSONResponse(entities.permissions(entities.Actor.of(user)))
 
 
 @router.put("/me", response_model=UserOut, operation_id="auth_update_me")

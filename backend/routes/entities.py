@@ -88,7 +88,7 @@ def make_router(spec: EntitySpec) -> APIRouter:
     )
     def create_record(session: SessionDep, user: CurrentUser, body: Annotated[Any, Body()]) -> Response:
         """Create a record. Built-ins sent are ignored; `""` is null for non-text fields; undeclared fields are kept."""
-        created, tag = entities.create(session, spec, body, entities.Actor(user.id, user.email))
+        created, tag = entities.create(session, spec, body, entities.Actor.of(user))
         return record_response(created, tag, 201, f"{base}/{created['id']}")
 
     @router.post(
@@ -102,12 +102,15 @@ def make_router(spec: EntitySpec) -> APIRouter:
     )
     def bulk_create(session: SessionDep, user: CurrentUser, body: Annotated[Any, Body()]) -> Response:
         """Create up to 1000 records, all or nothing."""
-        created = entities.bulk_create(session, spec, body, entities.Actor(user.id, user.email))
+        created = entities.bulk_create(session, spec, body, entities.Actor.of(user))
         return JSONResponse(created, status_code=201)
 
-    def update(record_id: str, session: SessionDep, body: Annotated[Any, Body()], if_match: IfMatch = None) -> Response:
+    def update(
+        record_id: str, session: SessionDep, user: CurrentUser, body: Annotated[Any, Body()], if_match: IfMatch = None
+    ) -> Response:
         """Merge the given fields into the record (null stores null). `If-Match` guards against lost updates."""
-        return record_response(*entities.update_record(session, spec, record_id, body, if_match=if_match))
+        actor = entities.Actor.of(user)
+        return record_response(*entities.update_record(session, spec, record_id, body, actor=actor, if_match=if_match))
 
     for method in ("PUT", "PATCH"):
         router.add_api_route(
@@ -131,17 +134,17 @@ def make_router(spec: EntitySpec) -> APIRouter:
         if purge:
             if not user.is_admin:
                 raise Forbidden("Only an administrator may purge records")
-            entities.purge(session, spec, record_id)
+            entities.purge(session, spec, record_id, entities.Actor.of(user))
         else:
-            entities.soft_delete(session, spec, record_id, if_match=if_match)
+            entities.soft_delete(session, spec, record_id, actor=entities.Actor.of(user), if_match=if_match)
         return Response(status_code=204)
 
     @router.post(
         "/{record_id}/restore", operation_id=f"{name}_restore", responses={200: _json(record, "Restored"), **ERRORS}
     )
-    def restore_record(record_id: str, session: SessionDep, _: AdminUser) -> Response:
+    def restore_record(record_id: str, session: SessionDep, user: AdminUser) -> Response:
         """Admin: bring a soft-deleted record back."""
-        return record_response(*entities.restore(session, spec, record_id))
+        return record_response(*entities.restore(session, spec, record_id, entities.Actor.of(user)))
 
     return router
 

@@ -13,6 +13,7 @@ from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.whatsapp import BatchOut, SendBulkIn, SendBulkOut, SendIn
 from backend.services.whatsapp import bulk, send, webhooks
+from backend.services.whatsapp.access import may_manage_batches
 from backend.services.whatsapp.sender import wake_inapp_sender
 
 router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"], route_class=JsonRoute)
@@ -49,20 +50,23 @@ def send_bulk(body: SendBulkIn, session: SessionDep, user: CurrentUser, tasks: B
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, operation_id="whatsapp_batch")
-def get_batch(batch_id: BatchId, session: SessionDep) -> Response:
+def get_batch(batch_id: BatchId, session: SessionDep, user: CurrentUser) -> Response:
     """A batch's progress: messages counted by their current status, plus the skipped."""
+    may_manage_batches(user, "read")
     return JSONResponse(bulk.batch_view(session, batch_id))
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=BatchOut, operation_id="whatsapp_batch_cancel")
-def cancel_batch(batch_id: BatchId, session: SessionDep) -> Response:
+def cancel_batch(batch_id: BatchId, session: SessionDep, user: CurrentUser) -> Response:
     """Stop the rest of a batch: queued messages become `cancelled`; one already being sent finishes."""
+    may_manage_batches(user, "update")
     return JSONResponse(bulk.cancel_batch(session, batch_id))
 
 
 @router.post("/batches/{batch_id}/resume", response_model=BatchOut, operation_id="whatsapp_batch_resume")
-def resume_batch(batch_id: BatchId, session: SessionDep, tasks: BackgroundTasks) -> Response:
+def resume_batch(batch_id: BatchId, session: SessionDep, user: CurrentUser, tasks: BackgroundTasks) -> Response:
     """Resume a batch the sender paused because the provider refused the access token (code 190)."""
+    may_manage_batches(user, "update")
     answer = bulk.resume_batch(session, batch_id)
     tasks.add_task(wake_inapp_sender)
     return JSONResponse(answer, background=tasks)

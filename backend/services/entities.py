@@ -10,19 +10,24 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from backend.errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
+from backend.errors import BadRequest, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from backend.models.base import new_id, utcnow
 from backend.services import hooks, outbox, unique_keys, update_ops
 from backend.services.query import select_ids as _select_ids
-from backend.services.query.fields import record_columns, record_keys, to_record
-from backend.services.registry import EntitySpec, get_spec
+from backend.services.query.fields import FieldResolver, record_columns, record_keys, to_record
+from backend.services.query.filters import QueryCompiler
+from backend.services.registry import MODELLED, EntitySpec, get_spec, stored_decls
+from backend.services.rules import OPERATIONS, Folded, Viewer, fold, rule_for
 from backend.services.validation import validate_record
+
+if TYPE_CHECKING:
+    from backend.services.auth import AuthUser
 
 # Bulk limits of the app's own API, one per bulk path, refused before any record is written: bulkCreate,
 # bulkUpdate and updateMany per call, and importEntities (anyone's CSV/JSON file) in rows and in bytes.
@@ -36,10 +41,90 @@ RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 @dataclass(frozen=True)
 class Actor:
-    """Who writes: stamped into `created_by`/`created_by_id` on create."""
+    """Who writes: stamped into `created_by`/`created_by_id` on create, and held to the entity's row rules.
+    No `viewer` is the server itself (an admin's import, matching, the sender): no rules apply."""
 
     id: str | None
     email: str | None
+    viewer: Viewer | None = None
+
+    @classmethod
+    def of(cls, user: AuthUser) -> Actor:
+        """The signed-in user of a request, rules and all."""
+        return cls(user.id, user.email, user.viewer)
+
+
+SERVER = Actor(None, None)
+VERBS = {"create": "create", "update": "change", "delete": "delete"}
+
+
+def rule(spec: EntitySpec, op: str, actor: Actor) -> Folded:
+    """What `actor` may do of `op` on the entity: all (True), nothing (False), or the records a `q` selects."""
+    return True if actor.viewer is None else fold(rule_for(spec.rls, op), actor.viewer)
+
+
+Permission = bool | str  # True, False, or "conditional": it depends on the record (its fields and the user's)
+
+
+def permissions(actor: Actor) -> dict[str, dict[str, Permission]]:
+    """Per entity (declared, and any with a stored schema) and operation, what `actor` may do — so a frontend
+    can hide what the server would refuse without keeping a copy of the rules."""
+    names = sorted({*MODELLED, *stored_decls()})
+    return {
+        name: {op: verdict if isinstance(verdict := rule(get_spec(name), op, actor), bool) else "conditional"
+               for op in OPERATIONS}
+        for name in names
+    }  # fmt: skip
+
+
+def _satisfying(session: Session, spec: EntitySpec, ids: list[str], folded: Folded) -> set[str]:
+    """Which of `ids` the folded rule holds for, asked of the database (the one query compiler, as reads)."""
+    if folded is True or not ids:
+        return set(ids)
+    if folded is False:
+        return set()
+    cond = QueryCompiler(FieldResolver(session, spec, strict=False)).compile(folded)
+    return set(session.scalars(select(spec.model.id).where(spec.model.id.in_(ids), cond)))
+
+
+def readable(session: Session, spec: EntitySpec, actor: Actor, ids: list[str]) -> set[str]:
+    """Which of `ids` the actor may read."""
+    return _satisfying(session, spec, ids, rule(spec, "read", actor))
+
+
+def guard(session: Session, spec: EntitySpec, actor: Actor, op: str, ids: list[str]) -> None:
+    """`actor` must be able to read the records (else 404, as if they were not there — existence is not
+    leaked) and to `op` them (else 403). Creates are checked on the written rows (`check_created`)."""
+    if actor.viewer is None or not ids:
+        return
+    visible = readable(session, spec, actor, ids)
+    hidden = [i for i in ids if i not in visible]
+    if hidden:
+        raise NotFound(f"No {spec.name} with id {hidden[0]!r}")
+    _require(session, spec, actor, op, ids)
+
+
+def _require(session: Session, spec: EntitySpec, actor: Actor, op: str, ids: list[str]) -> None:
+    ids = list(dict.fromkeys(ids))  # a batch may name one record twice
+    folded = rule(spec, op, actor)
+    if folded is False:
+        raise Forbidden(f"Your role may not {VERBS[op]} {spec.name} records")
+    refused = len(ids) - len(_satisfying(session, spec, ids, folded))
+    if refused:
+        what = "this record" if len(ids) == 1 else f"{refused} of these {len(ids)} records"
+        raise Forbidden(f"Your role may not {VERBS[op]} {what} ({spec.name}'s rule for {op})")
+
+
+def check_created(session: Session, spec: EntitySpec, actor: Actor, ids: list[str]) -> None:
+    """After an insert in this transaction: every new record must satisfy the create rule, or the request
+    fails (403) and the transaction — the rows with it — rolls back."""
+    if actor.viewer is not None:
+        _require(session, spec, actor, "create", ids)
+
+
+def _may_create(spec: EntitySpec, actor: Actor) -> None:
+    if rule(spec, "create", actor) is False:
+        raise Forbidden(f"Your role may not create {spec.name} records")
 
 
 def etag(version: int) -> str:
@@ -113,6 +198,7 @@ def bulk_create(
         )
     if len(items) > MAX_BULK:
         raise BadRequest(f"At most {MAX_BULK} records per bulk request (got {len(items)})")
+    _may_create(spec, actor)
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -126,18 +212,27 @@ def bulk_create(
     if errors:
         raise ValidationFailed(f"Invalid {spec.name} records; nothing was written", detail=errors)
     if keep_stored and spec.unique and rows:
-        return unique_keys.insert_keeping_stored(session, spec, rows, _as_record, _after_commit)
+        records = unique_keys.insert_keeping_stored(session, spec, rows, _as_record, _after_commit)
+        written = {r["id"] for r in rows}
+        check_created(session, spec, actor, [r["id"] for r in records if r["id"] in written])
+        stored = [r["id"] for r in records if r["id"] not in written]
+        if len(readable(session, spec, actor, stored)) < len(set(stored)):  # answered, so it must be readable
+            raise Forbidden(f"A {spec.name} record with that unique pair exists, and your role may not read it")
+        return records
     if rows:
         session.execute(insert(spec.table), rows)
         _after_commit(session, spec.name, [r["id"] for r in rows])
+        check_created(session, spec, actor, [r["id"] for r in rows])
     return [_as_record(spec, r) for r in rows]
 
 
 def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple[dict[str, Any], str]:
+    _may_create(spec, actor)
     columns, extra = validate_record(spec, data, partial=False)
     values = _insert_values(spec, columns, extra, actor)
     session.execute(insert(spec.table), [values])
     _after_commit(session, spec.name, [values["id"]])
+    check_created(session, spec, actor, [values["id"]])
     return _as_record(spec, values), etag(1)
 
 
@@ -160,6 +255,7 @@ def update_record(
     record_id: str,
     data: Any,
     *,
+    actor: Actor,
     if_match: str | None = None,
     unset: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], str]:
@@ -172,6 +268,7 @@ def update_record(
         if name in spec.fields:
             columns[name] = None
     row = _fetch(session, spec, record_id, lock=True)
+    guard(session, spec, actor, "update", [record_id])
     record, version = record_from_row(spec, row)
     _check_if_match(if_match, version)
     stored_extra: dict[str, Any] = row.extra or {}
@@ -189,30 +286,35 @@ def update_record(
     return record, etag(version + 1)
 
 
-def bulk_update(session: Session, spec: EntitySpec, items: Any) -> list[dict[str, Any]]:
+def bulk_update(session: Session, spec: EntitySpec, items: Any, actor: Actor) -> list[dict[str, Any]]:
     """`[{id, ...changes}, ...]` merged record by record in one transaction (any failure writes nothing)."""
     if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
         raise BadRequest("Expected a JSON list of objects, each with the record's `id`")
     if len(items) > MAX_BULK_UPDATE:
         raise BadRequest(f"At most {MAX_BULK_UPDATE} records per bulk update (got {len(items)})")
-    return [update_record(session, spec, item["id"], item)[0] for item in items]
+    return [update_record(session, spec, item["id"], item, actor=actor)[0] for item in items]
 
 
-def update_many(session: Session, spec: EntitySpec, query: Any, data: Any) -> tuple[int, bool]:
-    """Applies update operators to up to 500 matching records; `has_more` when more matched."""
+def update_many(session: Session, spec: EntitySpec, query: Any, data: Any, actor: Actor) -> tuple[int, bool]:
+    """Applies update operators to up to 500 matching records the actor may read; `has_more` when more
+    matched. One the actor may read but not change refuses the whole call (403, nothing written)."""
     if not isinstance(query, dict):
         raise BadRequest("query must be a JSON object")
     ops = update_ops.check(data, spec)
-    ids = _select_ids(session, spec, query or None)
+    ids = _select_ids(session, spec, query or None, access=rule(spec, "read", actor))[: MAX_BULK_UPDATE + 1]
+    _require(session, spec, actor, "update", ids[:MAX_BULK_UPDATE])
     for record_id in ids[:MAX_BULK_UPDATE]:
         record, _ = get(session, spec, record_id)
         changes, removed = update_ops.apply(record, ops, spec)
-        update_record(session, spec, record_id, changes, unset=removed)
+        update_record(session, spec, record_id, changes, actor=SERVER, unset=removed)
     return min(len(ids), MAX_BULK_UPDATE), len(ids) > MAX_BULK_UPDATE
 
 
-def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match: str | None = None) -> None:
+def soft_delete(
+    session: Session, spec: EntitySpec, record_id: str, *, actor: Actor, if_match: str | None = None
+) -> None:
     _, version = record_from_row(spec, _fetch(session, spec, record_id, lock=True))
+    guard(session, spec, actor, "delete", [record_id])
     _check_if_match(if_match, version)
     model = spec.model
     session.execute(
@@ -223,11 +325,14 @@ def soft_delete(session: Session, spec: EntitySpec, record_id: str, *, if_match:
     _after_commit(session, spec.name, [record_id], "delete")
 
 
-def delete_matching(session: Session, spec: EntitySpec, query: Any) -> int:
-    """Soft-deletes every live record matching `query`; an empty query is refused, not "delete all"."""
+def delete_matching(session: Session, spec: EntitySpec, query: Any, actor: Actor) -> int:
+    """Soft-deletes every live record matching `query` that the actor may read (all or nothing: one it may
+    not delete is a 403); an empty query is refused, not "delete all"."""
     if not isinstance(query, dict) or not query:
         raise BadRequest("deleteMany needs a non-empty query object (refusing to delete everything)")
-    return delete_many(session, spec, _select_ids(session, spec, query))
+    ids = _select_ids(session, spec, query, access=rule(spec, "read", actor))
+    _require(session, spec, actor, "delete", ids)
+    return delete_many(session, spec, ids)
 
 
 def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
@@ -246,8 +351,10 @@ def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
     return deleted
 
 
-def restore(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
+def restore(session: Session, spec: EntitySpec, record_id: str, actor: Actor) -> tuple[dict[str, Any], str]:
+    """Out of the trash; undoing a delete takes the right to delete."""
     _, version = record_from_row(spec, _fetch(session, spec, record_id, deleted=True))
+    guard(session, spec, actor, "delete", [record_id])
     model = spec.model
     session.execute(
         update(spec.table)
@@ -258,8 +365,9 @@ def restore(session: Session, spec: EntitySpec, record_id: str) -> tuple[dict[st
     return get(session, spec, record_id)
 
 
-def purge(session: Session, spec: EntitySpec, record_id: str) -> None:
+def purge(session: Session, spec: EntitySpec, record_id: str, actor: Actor) -> None:
     _fetch(session, spec, record_id, deleted=None)
+    guard(session, spec, actor, "delete", [record_id])
     session.execute(delete(spec.table).where(spec.model.id == record_id, spec.scope()))
     _after_commit(session, spec.name, [record_id], "purge")
 

@@ -197,6 +197,27 @@ def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], Target]) -> bo
     return compile_folded(fold(rule, viewer), resolve)
 
 
+def user_fields(rls: dict[str, Any] | None) -> set[str]:
+    """The user attributes a block decides by (`user_condition` keys, `{{user.*}}` templates), without the
+    `data.` prefix: a user must not be able to set these on themselves."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "user_condition" and isinstance(inner, dict):
+                    found.update(str(attr).removeprefix("data.") for attr in inner)
+                walk(inner)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            found.update(m.removeprefix("data.") for m in TEMPLATE.findall(value))
+
+    walk(rls)
+    return found
+
+
 def known_fields(spec: Any) -> Callable[[str], bool]:
     """The names a rule of `spec` may use: declared, schema-typed and built-in fields."""
     from backend.services.registry import BUILTIN_KINDS  # the registry imports nothing of this module

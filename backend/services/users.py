@@ -12,7 +12,9 @@ from backend.config import get_settings
 from backend.errors import BadRequest, Conflict, NotFound, ValidationFailed, field_error
 from backend.models.base import utcnow
 from backend.models.user import User
-from backend.services.registry import FIELD_NAME
+from backend.services import rules
+from backend.services.entities import RECORD_ID
+from backend.services.registry import FIELD_NAME, MODELLED, stored_decls
 from backend.services.security import hash_password
 from backend.services.validation import MAX_DEPTH, MAX_EXTRA_BYTES, encode_extra, too_deep
 
@@ -62,7 +64,7 @@ def check_password_rules(password: Any, field: str = "password") -> str:
 
 
 def get_user(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if RECORD_ID.match(user_id) else None  # other ids cannot exist
     if user is None:
         raise NotFound(f"No user with id {user_id!r}")
     return user
@@ -112,12 +114,20 @@ def _check_str(data: dict[str, Any], key: str, max_len: int = 200) -> None:
         )
 
 
+def _decided_by_rules() -> set[str]:
+    """Custom user fields some entity's row rule tests (`user_condition: {"data.team": ...}`): the admin's."""
+    blocks = [spec.rls for spec in MODELLED.values()] + [decl.rls for decl in stored_decls().values()]
+    return set().union(*(rules.user_fields(block) for block in blocks))
+
+
 def update_profile(session: Session, user: User, data: dict[str, Any]) -> User:
-    """A user's own changes: `full_name` and custom fields only; role/email/disabled are ignored."""
+    """A user's own changes: `full_name` and custom fields only. role, app_role, email, disabled and any
+    custom field a row rule decides by are ignored — no one raises their own permissions."""
     _check_str(data, "full_name")
     if "full_name" in data:
         user.full_name = data["full_name"]
-    _apply_custom(user, data)
+    guarded = _decided_by_rules()
+    _apply_custom(user, {k: v for k, v in data.items() if k not in guarded})
     user.updated_date = utcnow()
     session.flush()
     return user

@@ -44,23 +44,23 @@ async def list_cursor(app_id: AppId, entity: EntityName, request: Request, user:
 def bulk_create(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
     """`bulkCreate(list)`: all validated before any is written; records in input order. An item repeating a
     unique pair already stored (a match pair, say) is not written again: the stored record is answered."""
-    actor = entities.Actor(user.id, user.email)
-    created = entities.bulk_create(session, spec_for(app_id, entity), body, actor, keep_stored=True)
+    created = entities.bulk_create(session, spec_for(app_id, entity), body, entities.Actor.of(user), keep_stored=True)
     return JSONResponse(created, status_code=201)
 
 
 @router.put("/{entity}/bulk", operation_id="b44_bulk_update")
-def bulk_update(app_id: AppId, entity: EntityName, session: SessionDep, body: AnyBody) -> Response:
+def bulk_update(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
     """`bulkUpdate([{id, ...}])`, at most 500, all or nothing."""
-    return JSONResponse(entities.bulk_update(session, spec_for(app_id, entity), body))
+    return JSONResponse(entities.bulk_update(session, spec_for(app_id, entity), body, entities.Actor.of(user)))
 
 
 @router.patch("/{entity}/update-many", operation_id="b44_update_many")
-def update_many(app_id: AppId, entity: EntityName, session: SessionDep, body: AnyBody) -> Response:
+def update_many(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
     """`updateMany(query, data)` with Mongo update operators; 500 records per call, `has_more` if more."""
     if not isinstance(body, dict) or "query" not in body or "data" not in body:
         raise BadRequest('Expected {"query": {...}, "data": {...}}')
-    updated, more = entities.update_many(session, spec_for(app_id, entity), body["query"], body["data"])
+    spec, actor = spec_for(app_id, entity), entities.Actor.of(user)
+    updated, more = entities.update_many(session, spec, body["query"], body["data"], actor)
     return JSONResponse({"success": True, "updated": updated, "has_more": more})
 
 
@@ -89,14 +89,16 @@ async def list_records(app_id: AppId, entity: EntityName, request: Request, user
 @router.post("/{entity}", status_code=201, operation_id="b44_create")
 def create(app_id: AppId, entity: EntityName, session: SessionDep, user: CurrentUser, body: AnyBody) -> Response:
     """`create(data)`."""
-    record, tag = entities.create(session, spec_for(app_id, entity), body, entities.Actor(user.id, user.email))
+    record, tag = entities.create(session, spec_for(app_id, entity), body, entities.Actor.of(user))
     return JSONResponse(record, status_code=201, headers={"ETag": tag})
 
 
 @router.delete("/{entity}", operation_id="b44_delete_many")
-def delete_many(app_id: AppId, entity: EntityName, session: SessionDep, _: AdminUser, body: AnyBody = None) -> Response:
+def delete_many(
+    app_id: AppId, entity: EntityName, session: SessionDep, user: AdminUser, body: AnyBody = None
+) -> Response:
     """`deleteMany(query)` (admin): soft-deletes the matches; an empty query is refused."""
-    deleted = entities.delete_matching(session, spec_for(app_id, entity), body)
+    deleted = entities.delete_matching(session, spec_for(app_id, entity), body, entities.Actor.of(user))
     return JSONResponse({"success": True, "deleted": deleted})
 
 
@@ -107,14 +109,17 @@ async def get_record(app_id: AppId, entity: EntityName, record_id: str, user: Cu
 
 
 @router.put("/{entity}/{record_id}", operation_id="b44_update")
-def update(app_id: AppId, entity: EntityName, record_id: str, session: SessionDep, body: AnyBody) -> Response:
+def update(
+    app_id: AppId, entity: EntityName, record_id: str, session: SessionDep, user: CurrentUser, body: AnyBody
+) -> Response:
     """`update(id, data)`: a merge; built-in fields the form sends back are ignored."""
-    record, tag = entities.update_record(session, spec_for(app_id, entity), record_id, body)
+    actor = entities.Actor.of(user)
+    record, tag = entities.update_record(session, spec_for(app_id, entity), record_id, body, actor=actor)
     return JSONResponse(record, headers={"ETag": tag})
 
 
 @router.delete("/{entity}/{record_id}", operation_id="b44_delete")
-def delete(app_id: AppId, entity: EntityName, record_id: str, session: SessionDep) -> Response:
+def delete(app_id: AppId, entity: EntityName, record_id: str, session: SessionDep, user: CurrentUser) -> Response:
     """`delete(id)` → `{"success": true}`; the record goes to the trash."""
-    entities.soft_delete(session, spec_for(app_id, entity), record_id)
+    entities.soft_delete(session, spec_for(app_id, entity), record_id, actor=entities.Actor.of(user))
     return JSONResponse({"success": True})

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.config import get_settings
 from backend.database import get_sessionmaker
-from backend.errors import PayloadTooLarge, ValidationFailed
+from backend.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from backend.services.auth import AuthUser
-from backend.services.entities import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Actor
+from backend.services.entities import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Actor, check_created, rule
 from backend.services.importer.report import EntityReport
 from backend.services.importer.run import import_records
 from backend.services.importer.sources import CsvSource, JsonSource, Row
@@ -95,7 +95,9 @@ def import_entities_file(
     `trusted` (an admin): ids and built-ins in the file are kept and rows upsert by id; rows without an id
     are new records. Otherwise every row is a new record created by `actor`, as with `bulkCreate`.
     """
-    get_spec(entity)
+    spec = get_spec(entity)
+    if rule(spec, "create", actor) is False:
+        raise Forbidden(f"Your role may not create {spec.name} records")
     options = ImportOptions(trusted=trusted, new_ids=True, actor=actor, collect=True, hooks=True)
     rows = _at_most(_rows_of(content, filename), MAX_IMPORT_ROWS)
     report, output = import_records(session, entity, rows, options, source=filename or "upload")
@@ -103,6 +105,7 @@ def import_entities_file(
         session.rollback()
         details = report.summary() + ("" if report.error else " — nothing was imported; fix the rows and try again")
         return {"status": "error", "details": details, "output": None}
+    check_created(session, spec, actor, [r["id"] for r in output or []])
     return {"status": "success", "details": report.summary(), "output": output}
 
 
@@ -136,7 +139,7 @@ async def import_entities_upload(
                 entity,
                 content,
                 filename=filename,
-                actor=Actor(user.id, user.email),
+                actor=Actor.of(user),
                 trusted=user.is_admin,
             )
             session.commit()

@@ -21,6 +21,10 @@ from backend.models.base import new_id, utcnow
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppOutbox
 from backend.schemas.whatsapp import MAX_RECIPIENTS, AudienceIn, SendBulkIn
 from backend.services.auth import AuthUser
+from backend.services.entities import Actor, rule
+from backend.services.query import select_ids
+from backend.services.registry import get_spec
+from backend.services.whatsapp.access import check_logs, hidden_records, may_send
 from backend.services.whatsapp.compose import (
     Target,
     check_placeholders,
@@ -40,11 +44,10 @@ def _too_many(count: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"At most {MAX_RECIPIENTS} recipients per request (got {count}); split the campaign")
 
 
-def _audience(session: Session, audience: AudienceIn) -> list[dict[str, Any]]:
-    # The generic query engine (the entity service's `select_ids`) answers Base44-style `q` objects.
-    from backend.services.entities import select_ids
-
-    ids = select_ids(session, audience.entity, audience.q)
+def _audience(session: Session, audience: AudienceIn, actor: Actor) -> list[dict[str, Any]]:
+    """The records the query selects among those the sender may read (the one query engine, rule folded in)."""
+    spec = get_spec(audience.entity)
+    ids = select_ids(session, spec, audience.q, access=rule(spec, "read", actor))
     if len(ids) > MAX_RECIPIENTS:
         raise _too_many(len(ids))
     key = "lead_id" if audience.entity == "MarketingLead" else "contact_id"
@@ -76,17 +79,18 @@ def _screen(targets: list[Target]) -> tuple[list[Target], list[dict[str, Any]]]:
 
 
 def send_bulk(session: Session, body: SendBulkIn, user: AuthUser) -> dict[str, Any]:
+    actor = may_send(user)
     if body.recipients is not None:
         if len(body.recipients) > MAX_RECIPIENTS:
             raise _too_many(len(body.recipients))
         recipients = [r.model_dump() for r in body.recipients]
     else:
         assert body.audience is not None  # the schema requires one of the two
-        recipients = _audience(session, body.audience)
+        recipients = _audience(session, body.audience, actor)
     var_names = {name for r in recipients for name in (r.get("vars") or {})}
     names = placeholders(body.message, body.template)
     check_placeholders(names, var_names)
-    keep, skipped = _screen(resolve(session, recipients, names))
+    keep, skipped = _screen(resolve(session, recipients, names, hidden_records(session, actor, recipients)))
     errors = missing_template_params(keep, body.template)
     if errors:
         raise ValidationFailed(
@@ -132,6 +136,7 @@ def send_bulk(session: Session, body: SendBulkIn, user: AuthUser) -> dict[str, A
     if rows:
         _insert(session, M.__table__, rows)
         _insert(session, Q.__table__, outbox)  # the sender sends only what is here (queue.py)
+        check_logs(session, actor, [r["id"] for r in rows])
     answer["batch_id"] = batch.id
     return answer
 

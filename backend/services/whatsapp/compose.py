@@ -120,14 +120,21 @@ def _load(session: Session, columns: list[Any], model: Any, ids: Sequence[str]) 
     return found
 
 
-def resolve(session: Session, recipients: Sequence[Mapping[str, Any]], needed: Collection[str] = ()) -> list[Target]:
+def resolve(
+    session: Session,
+    recipients: Sequence[Mapping[str, Any]],
+    needed: Collection[str] = (),
+    hidden: Collection[str] = frozenset(),
+) -> list[Target]:
     """Load every referenced record in a few queries and resolve each recipient (in order); `needed`:
-    the placeholder names to fill."""
+    the placeholder names to fill; `hidden`: record ids the sender may not read (as if missing)."""
     wanted = _ALWAYS_LOADED | set(needed)
     lead_columns = [c for c in _LEAD_COLUMNS if c.key in wanted]
     contact_columns = [c for c in _CONTACT_COLUMNS if c.key in wanted]
-    leads = _load(session, lead_columns, MarketingLead, [r["lead_id"] for r in recipients if r.get("lead_id")])
-    contacts = _load(session, contact_columns, Contact, [r["contact_id"] for r in recipients if r.get("contact_id")])
+    wanted_leads = [r["lead_id"] for r in recipients if r.get("lead_id") and r["lead_id"] not in hidden]
+    wanted_contacts = [r["contact_id"] for r in recipients if r.get("contact_id") and r["contact_id"] not in hidden]
+    leads = _load(session, lead_columns, MarketingLead, wanted_leads)
+    contacts = _load(session, contact_columns, Contact, wanted_contacts)
     targets = []
     for given in recipients:
         shown = {k: v for k, v in given.items() if v is not None and k != "vars"}

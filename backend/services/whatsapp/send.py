@@ -24,7 +24,9 @@ from backend.models.base import new_id, utcnow
 from backend.models.whatsapp import WhatsAppIdempotencyKey
 from backend.schemas.whatsapp import SendIn
 from backend.services.auth import AuthUser
+from backend.services.entities import Actor
 from backend.services.whatsapp import queue
+from backend.services.whatsapp.access import check_logs, hidden_records, may_send
 from backend.services.whatsapp.compose import (
     Target,
     check_placeholders,
@@ -76,7 +78,7 @@ def _replay(session: Session, user_id: str, key: str, fingerprint: str) -> dict[
     return log_record(row)
 
 
-def _target(session: Session, body: SendIn) -> Target:
+def _target(session: Session, body: SendIn, actor: Actor) -> Target:
     recipient: dict[str, Any]
     if body.to is not None:
         field, recipient = "to", {"phone": body.to}
@@ -86,7 +88,8 @@ def _target(session: Session, body: SendIn) -> Target:
         field, recipient = "contact_id", {"contact_id": body.contact_id}
     names = placeholders(body.message, body.template)
     check_placeholders(names, set(body.vars))
-    target = resolve(session, [{**recipient, "vars": body.vars}], names)[0]
+    recipients = [{**recipient, "vars": body.vars}]
+    target = resolve(session, recipients, names, hidden_records(session, actor, recipients))[0]
     value = recipient.get("phone") or recipient.get(field)
     if not target.found:
         kind = "marketing lead" if field == "lead_id" else "contact"
@@ -109,13 +112,14 @@ def _target(session: Session, body: SendIn) -> Target:
 
 def send_one(session: Session, body: SendIn, user: AuthUser, idempotency_key: str | None) -> dict[str, Any]:
     """Send now; the MarketingLog of the attempt (`sent`, `failed` with the provider's code, or `unknown`)."""
+    actor = may_send(user)
     fingerprint = _fingerprint(body)
     key = _check_key(idempotency_key) if idempotency_key is not None else None
     if key is not None:
         replay = _replay(session, user.id, key, fingerprint)
         if replay is not None:
             return replay
-    target = _target(session, body)
+    target = _target(session, body, actor)
     assert target.phone is not None  # _target refused the recipient otherwise
     content = content_for(target, body.message, body.template)
     provider = get_provider()
@@ -130,6 +134,8 @@ def send_one(session: Session, body: SendIn, user: AuthUser, idempotency_key: st
         provider=provider.name, template_name=content.template.name if content.template else None, attempts=1,
     )  # fmt: skip
     session.add(row)
+    session.flush()
+    check_logs(session, actor, [row.id])
     if key is not None:
         session.add(
             WhatsAppIdempotencyKey(user_id=user.id, key=key, fingerprint=fingerprint, log_id=row.id, created_date=now)
