@@ -197,3 +197,20 @@ def test_record_conditions_decide_every_write_path_all_or_nothing(client: Any, a
     with get_sessionmaker()() as session:
         row = session.get(User, outsider["id"])
         assert row is not None and row.app_role == "agent" and row.extra == {"team": "south", "x": 1}
+
+
+def test_matching_runs_need_the_pairings_entities(client: Any) -> None:
+    """A run reads both sides and writes the results: a project manager (no brokerage writes) is refused on both
+    surfaces and nothing is written; an agent may run it."""
+    projects = make_user("pm@office.example", app_role="project_manager")["headers"]
+    agent = make_user("ag@office.example", app_role="agent")["headers"]
+    calls = [
+        ("/api/automation/generate-matches", {"pairing": "brokerage"}),
+        ("/api/apps/a1/functions/generateMatches", {"pairing": "brokerage"}),
+        ("/api/apps/a1/functions/GenerateAndAlertMatches", {}),
+    ]
+    for path, body in calls:
+        assert_error(client.post(path, headers=projects, json=body), 403, "forbidden")
+    assert _count(MODELLED["MatchesBrokerage"]) == 0
+    for path, body in calls:
+        assert client.post(path, headers=agent, json=body).status_code == 200, path

@@ -6,17 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from backend.deps import SessionDep
+from backend.deps import CurrentUser, SessionDep
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.matching import GenerateMatchesIn, GenerateMatchesOut
+from backend.services.entities import Actor
 from backend.services.matching import generate_matches
+from backend.services.matching.access import check_may_generate
 
 router = APIRouter(prefix="/api/automation", tags=["automation"], route_class=JsonRoute)
 
 
 @router.post("/generate-matches", response_model=GenerateMatchesOut, operation_id="automation_generate_matches")
-def generate_matches_route(session: SessionDep, body: Annotated[GenerateMatchesIn | None, Body()] = None) -> Response:
+def generate_matches_route(
+    session: SessionDep, user: CurrentUser, body: Annotated[GenerateMatchesIn | None, Body()] = None
+) -> Response:
     """Match buyers and renters to properties (DESIGN.md §Matching) and store the pairs as Match records.
 
     Without a body every open client is matched against every open property; `client_ids` and/or
@@ -28,4 +32,5 @@ def generate_matches_route(session: SessionDep, body: Annotated[GenerateMatchesI
     `renters`: × BuyersRenters → Matches); the ids are then that pairing's seekers and offers.
     """
     params = body or GenerateMatchesIn()
+    check_may_generate(Actor.of(user), params.pairing)
     return JSONResponse(generate_matches(session, **params.model_dump()))

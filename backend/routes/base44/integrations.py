@@ -18,6 +18,8 @@ from backend.schemas.matching import GenerateMatchesIn
 from backend.schemas.whatsapp import SendBulkIn, SendIn
 from backend.services import files as file_service
 from backend.services import mail
+from backend.services.entities import Actor
+from backend.services.matching import access as matching_access
 from backend.services.matching import generate_matches
 from backend.services.matching.runs import generate_and_alert
 from backend.services.whatsapp import bulk, send
@@ -91,9 +93,11 @@ def function(
     person), `sendWhatsApp` (§6.2), `sendWhatsAppBulk` (§6.3)."""
     check_app(app_id)
     if name == "GenerateAndAlertMatches":
+        matching_access.check_may_alert(Actor.of(user))
         return JSONResponse(generate_and_alert(session))
     if name == "generateMatches":
         params = _model(GenerateMatchesIn, body)
+        matching_access.check_may_generate(Actor.of(user), params.pairing)
         return JSONResponse(generate_matches(session, **params.model_dump()))
     if name == "sendWhatsApp":
         return JSONResponse(send.send_one(session, _model(SendIn, body), user, idempotency_key))
