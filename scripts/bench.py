@@ -187,8 +187,9 @@ def measure(name: str, app_url: str, ref_url: str, auth: dict[str, str], args: a
     load(ref_url, {}, 2, args.connections)
     r = load(ref_url, {}, args.seconds, args.connections)
     bad = f"  ({int(a['errors'])} non-2xx!)" if a.get("errors") else ""
+    ratio = f"{a['rps'] / r['rps']:>6.0%}" if r["rps"] else "   n/a"
     print(f"{name:36} {a['rps']:>10.0f} {a['p50']:>8.2f} {a['p99']:>8.2f} | {r['rps']:>10.0f} {r['p50']:>8.2f}"
-          f" {r['p99']:>8.2f} | {a['rps'] / r['rps']:>6.0%}{bad}", flush=True)  # fmt: skip
+          f" {r['p99']:>8.2f} | {ratio}{bad}", flush=True)  # fmt: skip
     return a
 
 
@@ -274,6 +275,7 @@ def steady(servers: Servers, url: str, args: argparse.Namespace) -> None:
     ]  # fmt: skip
     print(HEADER)
     figures = {name: measure(name, a_url, r_url, auth, args) for name, a_url, r_url in scenarios}
+    agent_page(servers, figures["list page of 50"], args)
 
     client = httpx.Client(headers=auth, timeout=60)
     print()
@@ -297,6 +299,39 @@ def steady(servers: Servers, url: str, args: argparse.Namespace) -> None:
     print(f"Contact.list() without limit (5,000 rows, {mb:.1f} MB): p50 {whole[5]:.0f} ms, max {whole[-1]:.0f} ms")
     print(f"app process memory: RSS before whole-list {before / 1024:.0f} MB, peak (VmHWM) {peak / 1024:.0f} MB, "
           f"growth {max(0, peak - before) / 1024:.0f} MB")  # fmt: skip
+
+
+AGENT = "agent@office.co.il"  # bench_seed.py's contacts were all entered by this agent
+AGENTS_OWN = {  # a real office's rule: managers see every contact, an agent the contacts they entered
+    "name": "Contact",
+    "type": "object",
+    "properties": {},
+    "rls": {"read": {"$or": [{"user_condition": {"data.app_role": "office_manager"}},
+                             {"user_condition": {"data.app_role": "admin"}}, {"created_by": "{{user.email}}"}]}},
+}  # fmt: skip
+
+
+def agent_page(servers: Servers, admin_figures: dict[str, float], args: argparse.Namespace) -> None:
+    """The same list page read by an agent with a read rule in force (compiled into the page's WHERE and
+    evaluated on every row; every seeded row passes, so both pages hold the same 50 records)."""
+    import httpx
+
+    app = servers.app_url
+    client = httpx.Client(headers=servers.auth, timeout=60)
+    client.put(f"{app}/api/admin/schemas/Contact", json=AGENTS_OWN).raise_for_status()
+    password = "bench-agent-password"
+    made = client.post(f"{app}/api/users", json={"email": AGENT, "password": password, "app_role": "agent"})
+    assert made.status_code in (201, 409), made.text
+    token = httpx.post(f"{app}/api/auth/login", data={"username": AGENT, "password": password}).json()
+    agent = {"Authorization": f"Bearer {token['access_token']}"}
+    try:
+        page, ref = f"{app}/api/contacts?limit=50", f"{servers.ref_url}/contacts?limit=50"
+        a = measure("agent's list page (read rule)", page, ref, agent, args)
+        shown = httpx.get(f"{app}/api/contacts?limit=50", headers=agent).json()
+        assert len(shown) == 50, "the agent's page should hold 50 records"
+        print(f"agent's page / admin's page (rps): {a['rps'] / admin_figures['rps']:.0%}")
+    finally:
+        client.delete(f"{app}/api/admin/schemas/Contact")
 
 
 def fresh(url: str, args: argparse.Namespace) -> None:
