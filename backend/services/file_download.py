@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import DomainError, Forbidden, NotFound
 from backend.models.file import StoredFile
+from backend.services import file_access
 from backend.services.files import check_access
 from backend.services.filetypes import content_disposition
 from backend.services.storage import get_storage, valid_key
@@ -48,9 +49,9 @@ def open_download(
     """
     if not valid_key(key):  # path characters and the like never reach the storage backend
         raise NotFound("No such file")
-    expiry = check_access(session, key, sig, expires, token)
+    expiry, user = check_access(session, key, sig, expires, token)
     row = session.get(StoredFile, key)
-    if row is None:
+    if row is None or (user is not None and not file_access.may_read(session, row, user.viewer)):
         raise NotFound("No such file")
     if row.private and expiry == 0:
         raise Forbidden("A private file needs a signed link with an expiry (CreateFileSignedUrl)")

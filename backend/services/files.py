@@ -29,9 +29,11 @@ from backend.config import get_settings
 from backend.database import get_sessionmaker
 from backend.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed, field_error
 from backend.models.file import StoredFile
+from backend.services import file_access
 from backend.services.auth import AuthUser, authenticate
 from backend.services.filetypes import EXTENSIONS, Sniffer, safe_name
 from backend.services.multipart import ENVELOPE_BYTES, open_file_part
+from backend.services.rules import Viewer
 from backend.services.storage import Storage, StorageWriter, get_storage, new_key, valid_key
 
 log = logging.getLogger(__name__)
@@ -222,32 +224,38 @@ def open_file(session: Session, uri: Any) -> tuple[StoredFile, Iterator[bytes]]:
     return row, get_storage().open(row.key)
 
 
-def create_signed_url(session: Session, file_uri: Any, expires_in: Any = 300) -> str:
-    """CreateFileSignedUrl: `expires_in` seconds, 1 to 7 days' worth; the file must exist."""
+def create_signed_url(session: Session, file_uri: Any, expires_in: Any = 300, viewer: Viewer | None = None) -> str:
+    """CreateFileSignedUrl: `expires_in` seconds, 1 to 7 days' worth; the file must exist and, when private,
+    be the `viewer`'s to read (their upload, or linked from a record they may read) — else it is not found."""
     if isinstance(expires_in, str) and expires_in.strip().isdigit():
         expires_in = int(expires_in)
     if isinstance(expires_in, bool) or not isinstance(expires_in, int) or not 1 <= expires_in <= MAX_SIGNED_SECONDS:
         message = f"expires_in must be a whole number of seconds from 1 to {MAX_SIGNED_SECONDS}"
         raise ValidationFailed(message, detail=[field_error("expires_in", message, expires_in)])
-    return signed_url(get_file(session, file_uri).key, expires_in)
+    row = get_file(session, file_uri)
+    if viewer is not None and not file_access.may_read(session, row, viewer):
+        raise NotFound("No such file")
+    return signed_url(row.key, expires_in)
 
 
-def check_access(session: Session, key: str, sig: str | None, expires: str | None, token: str | None) -> int | None:
-    """Who may read: a genuine, unexpired signature, or a valid bearer token (any signed-in user).
+def check_access(
+    session: Session, key: str, sig: str | None, expires: str | None, token: str | None
+) -> tuple[int | None, AuthUser | None]:
+    """Who may read: a genuine, unexpired signature, or a valid bearer token.
 
-    Returns the signature's expiry (0 = never) or None when the token granted access. A signature that is
+    Returns the signature's expiry (0 = never) or None, and the user when the token granted access (the
+    caller then holds a private file to that user's rights: services/file_access.py). A signature that is
     wrong or expired → 403 (unless a valid token came too); neither signature nor token → 401.
     """
     if sig:
         expiry = _signature_expiry(key, sig, expires)
         if expiry is not None and (expiry == 0 or expiry >= time.time()):
-            return expiry
+            return expiry, None
         if not token:
             raise Forbidden("This file link has expired" if expiry is not None else "This file link is not valid")
     elif not token:
         raise Unauthorized("Send a bearer token or use the file's signed link")
-    authenticate(session, token)
-    return None
+    return None, authenticate(session, token)
 
 
 def _signature_expiry(key: str, sig: str, expires: str | None) -> int | None:

@@ -66,7 +66,7 @@ async def core(app_id: AppId, name: str, request: Request, user: CurrentUser, se
     if name == "CreateFileSignedUrl":
         data = await _json(request)
         url = await run_in_threadpool(
-            file_service.create_signed_url, session, data.get("file_uri"), data.get("expires_in", 300)
+            file_service.create_signed_url, session, data.get("file_uri"), data.get("expires_in", 300), user.viewer
         )
         return JSONResponse({"signed_url": url})
     if name == "SendEmail":
