@@ -104,3 +104,25 @@ def test_from_api_needs_to_be_told_which_entities(capsys: Any) -> None:
     code, out = run_script("--from-api", "http://127.0.0.1:9", "--app-id", "a", "--api-key", "k", capsys=capsys)
     assert code == 1
     assert "say which entities to fetch" in out
+
+
+def test_row_rules_in_an_exports_schema_files_are_honoured(tmp_path: Path, capsys: Any, client: Any) -> None:
+    """The rules the office had on Base44 come with its schema files: an agent sees only its own workshops
+    after the import, and a rule naming a field the entity lacks stops the run with entity and rule named."""
+    from tests.conftest import make_user
+
+    ruled = WORKSHOP_SCHEMA.replace(
+        '"required": ["title"],', '"required": ["title"], "rls": {"read": {"created_by": "{{user.email}}"}},'
+    )
+    csv = "title,created_by,id\nשלי,mine@office.example,w1\nשלו,theirs@office.example,w2\n"
+    folder = _folder(tmp_path, {"entities/workshop.jsonc": ruled, "Workshop_export.csv": csv})
+    code, out = run_script(str(folder), capsys=capsys)
+    assert code == 0, out
+    mine = make_user("mine@office.example", app_role="agent")
+    listed = client.get("/api/apps/a1/entities/Workshop", headers=mine["headers"]).json()
+    assert [r["id"] for r in listed] == ["w1"]
+
+    broken = WORKSHOP_SCHEMA.replace('"required": ["title"],', '"required": ["title"], "rls": {"read": {"nope": 1}},')
+    folder = _folder(tmp_path / "again", {"entities/workshop.jsonc": broken, "Workshop_export.csv": csv})
+    code, out = run_script(str(folder), capsys=capsys)
+    assert code == 1 and "Workshop" in out and "rls.read" in out and "'nope'" in out, out

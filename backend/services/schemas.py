@@ -63,6 +63,10 @@ def read_schema_folder(folder: Path) -> dict[str, tuple[EntityDecl, str]]:
         if not path.is_file() or path.suffix.lower() not in SCHEMA_SUFFIXES:
             continue
         decl = read_schema_file(path)
+        try:
+            _check_storable(decl)  # its rules and types too, before anything of the run is written
+        except SchemaError as exc:
+            raise SchemaError(f"{path.name}: {exc}") from None
         if decl.name in found:
             raise SchemaError(f"{path.name}: {decl.name} is also described by {found[decl.name][1]}")
         found[decl.name] = (decl, path.name)
