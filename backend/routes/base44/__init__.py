@@ -8,4 +8,4 @@ from backend.routes.base44 import entities, integrations, login_page, sdk_extras
 public = [users.public, login_page.router, sdk_extras.beacons]
 # `users.router` first: its `entities/User/...` paths must win over the generic `entities/{entity}/...`;
 # `sdk_extras.router` before `entities.router`, whose `{entity}/{record_id}` would take `aggregate`.
-protected = [users.router, sdk_extras.router, entities.router, integrations.router]
+protected = [users.router, sdk_extras.router, entities.router, integrations.router, sdk_extras.stats]

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from backend.deps import CurrentUser, SessionDep
+from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routes.base44 import realtime
 from backend.routes.base44.common import AppId, EntityName, check_app, spec_for
 from backend.routes.reads import base44_params
 from backend.services import entities, reading, upsert
@@ -63,3 +64,13 @@ async def analytics(app_id: AppId) -> Response:
 async def log_user_in_app(app_id: str, page: str) -> Response:
     """The page-view log of the 0.8 template: accepted, nothing is stored."""
     return JSONResponse({"success": True})
+
+
+# This process's realtime state, for operators and the tests (admin).
+stats = APIRouter(tags=["Admin"])
+
+
+@stats.get("/api/admin/realtime", operation_id="admin_realtime")
+async def realtime_stats(_: AdminUser) -> Response:
+    """This worker process's sockets, joined rooms, queued changes and counters (delivered, dropped, refused)."""
+    return JSONResponse({**realtime.hub.counts(), "listening": await realtime.wait_listening(0.01)})
