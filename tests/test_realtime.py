@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import httpx
@@ -35,7 +35,10 @@ from tests.uvicorn_process import uvicorn_process
 APP_ID = "6801309791850cc36c8c709c"
 WAIT = 20.0  # seconds: a liveness bound, not a speed claim
 SERVER_ENV = {"REALTIME_RECHECK_SECONDS": "1", "JOBS_INAPP": "false"}
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the realtime SDK tests need Node 20+")
+pytestmark = [
+    pytest.mark.skipif(NODE is None, reason="node is not installed: the realtime SDK tests need Node 20+"),
+    pytest.mark.usefixtures("sdk_modules"),
+]
 
 
 class Node:
@@ -66,10 +69,8 @@ class Node:
         while not done(self.lines):
             if time.monotonic() > deadline:
                 pytest.fail(f"gave up waiting for {what}; the driver said:\n" + "\n".join(self.lines[-40:]))
-            try:
+            with suppress(queue.Empty):
                 self._new.get(timeout=0.2)
-            except queue.Empty:
-                pass
 
     def events(self, entity: str) -> list[dict[str, Any]]:
         prefix = f"EVENT {entity} "
@@ -144,7 +145,7 @@ print(record["id"])
 
 
 def test_subscribers_get_each_change_once_from_any_process_and_only_what_they_may_read(
-    servers: tuple[str, str], sdk_modules: Any
+    servers: tuple[str, str],
 ) -> None:
     home, other = servers
     admin = make_user("rt-admin@example.com", role="admin")
@@ -186,7 +187,7 @@ def test_subscribers_get_each_change_once_from_any_process_and_only_what_they_ma
     assert notes == [("create", seen["id"])] and hidden["id"] not in str(ag.lines)
 
 
-def test_revoked_and_expired_tokens_are_disconnected(servers: tuple[str, str], sdk_modules: Any) -> None:
+def test_revoked_and_expired_tokens_are_disconnected(servers: tuple[str, str]) -> None:
     home, other = servers
     admin = make_user("rt-admin2@example.com", role="admin")
     user = make_user("rt-leaving@example.com")
@@ -206,7 +207,7 @@ def test_revoked_and_expired_tokens_are_disconnected(servers: tuple[str, str], s
     assert _stats(home, admin)["sockets"] == 0
 
 
-def test_refusals_leave_the_server_unaffected_and_floods_bounded(servers: tuple[str, str], sdk_modules: Any) -> None:
+def test_refusals_leave_the_server_unaffected_and_floods_bounded(servers: tuple[str, str]) -> None:
     home, _ = servers
     admin = make_user("rt-admin3@example.com", role="admin")
     with node("probe", home, admin["token"]) as probe:

@@ -251,3 +251,16 @@ def test_beacons_are_accepted_without_a_token_and_any_body(client: Any) -> None:
     assert beacon.status_code == 200
     assert client.post("/api/apps/app1/analytics/track/batch", content=b"not json").status_code == 200
     assert client.post("/api/app-logs/app1/log-user-in-app/Dashboard").status_code == 200
+
+
+def test_the_handshake_token_never_reaches_the_log() -> None:
+    import logging
+
+    from backend.logs import _RequestIdFilter
+
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5", "/ws-user-apps/socket.io/?app_id=a&token=eyJ.secret.sig&EIO=4"), None,
+    )  # fmt: skip
+    _RequestIdFilter().filter(record)
+    assert "eyJ" not in record.getMessage() and "token=[redacted]&EIO=4" in record.getMessage()
