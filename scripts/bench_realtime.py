@@ -181,8 +181,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = _start_server(env, port)
     try:
-        login = httpx.post(f"{base}/api/auth/login", data={"username": env.get("ADMIN_EMAIL", "admin@test.com"),
-                                                            "password": env.get("ADMIN_PASSWORD", "test123")})  # fmt: skip
+        who = {"username": env.get("ADMIN_EMAIL", "admin@test.com"), "password": env.get("ADMIN_PASSWORD", "test123")}
+        login = httpx.post(f"{base}/api/auth/login", data=who)
         login.raise_for_status()
         token = login.json()["access_token"]
         entities = [f"BenchRoom{i}" for i in range(args.rooms)]
