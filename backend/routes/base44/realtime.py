@@ -143,14 +143,27 @@ for _name, _handler in (("connect", connect), ("join", join), ("leave", leave), 
 # --- lifetime: one hub per process, started with the app -------------------------------------------
 
 _listener: Listener | None = None
-_users = 0
+
+
+def _halt_elsewhere() -> None:
+    """Stop a hub left running on another event loop (tests start many apps, each on its own loop)."""
+    global _listener
+    tasks = list(hub.tasks) + ([_listener.task] if _listener is not None and _listener.task else [])
+    for task in tasks:
+        owner = task.get_loop()
+        if not owner.is_closed():
+            owner.call_soon_threadsafe(task.cancel)
+    hub.tasks = []
+    _listener = None
+    changes.off_local(hub.submit_threadsafe)
 
 
 async def start() -> None:
-    global _listener, _users
-    _users += 1
-    if _users > 1:
+    """The hub on the running loop (one app per process in production; the last started wins in tests)."""
+    global _listener
+    if hub.loop is asyncio.get_running_loop() and hub.tasks:
         return
+    _halt_elsewhere()
     hub.start()
     if get_settings().is_sqlite:
         changes.on_local(hub.submit_threadsafe)
@@ -160,10 +173,9 @@ async def start() -> None:
 
 
 async def stop() -> None:
-    global _listener, _users
-    _users -= 1
-    if _users > 0:
-        return
+    global _listener
+    if hub.loop is not asyncio.get_running_loop():
+        return  # the hub runs on another app's loop
     changes.off_local(hub.submit_threadsafe)
     if _listener is not None:
         await _listener.stop()
