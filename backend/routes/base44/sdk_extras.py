@@ -50,7 +50,7 @@ async def distinct_page(app_id: str, entity: str, request: Request, user: Any) -
 
 # The SDK's beacons: public (sendBeacon sends no Authorization header, and as text/plain), any body,
 # never an error — accepted and dropped.
-beacons = APIRouter(tags=["Base44 integrations"], include_in_schema=False)
+beacons = APIRouter(tags=["Base44 integrations"], include_in_schema=False, route_class=JsonRoute)
 
 
 @beacons.post("/api/apps/{app_id}/analytics/track/batch")
@@ -67,7 +67,7 @@ async def log_user_in_app(app_id: str, page: str) -> Response:
 
 
 # This process's realtime state, for operators and the tests (admin).
-stats = APIRouter(tags=["Admin"])
+stats = APIRouter(tags=["Admin"], route_class=JsonRoute)
 
 
 @stats.get("/api/admin/realtime", operation_id="admin_realtime")
