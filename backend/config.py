@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
 
     auto_match: bool = True
+    realtime_recheck_seconds: float = Field(60.0, gt=0, le=3600)  # a socket's token is checked again this often
+    realtime_queue_limit: int = Field(256, ge=8, le=100_000)  # messages waiting for one socket; past it, dropped
+    realtime_max_rooms: int = Field(100, ge=1, le=10_000)  # rooms one socket may join
     jobs_inapp: bool = True  # drain the outbox (re-matching, alerts) in the app; false when scripts/worker.py does
     match_pairings: str = ""  # a JSON file of pairings replacing backend/services/matching/pairings.json
     match_max_new_per_seeker: int = Field(20, ge=1, le=10_000)

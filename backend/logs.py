@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import logging
+import re
 import sys
 
 import orjson
@@ -12,9 +13,18 @@ import orjson
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
+# The realtime handshake carries the bearer token in its query string (the SDK's protocol), and uvicorn logs
+# the path of every websocket it accepts: the token is cut out of every line before it is written.
+_TOKEN_IN_QUERY = re.compile(r"([?&](?:token|access_token)=)[^&\s\"']+")
+
+
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "token=" in a for a in record.args):
+            record.msg, record.args = _TOKEN_IN_QUERY.sub(r"\1[redacted]", record.getMessage()), None
+        elif isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", record.msg)
         return True
 
 

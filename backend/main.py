@@ -15,6 +15,7 @@ from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
 from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.routes import build_router
+from backend.routes.base44 import realtime
 from backend.routes.errors import install_error_handlers
 from backend.services import outbox, reminders, rules
 from backend.services.matching import register_hooks
@@ -42,6 +43,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     if get_settings().jobs_inapp:  # JOBS_INAPP=false when scripts/worker.py drains the outbox instead
         outbox.start_inapp()
     await executor.open_pool()  # PostgreSQL reads over asyncpg; connects on first use
+    await realtime.start()  # this process's sockets: LISTEN on PostgreSQL, in-process on SQLite
     # Everything built so far (modules, routes, metadata: ~320,000 objects) lives as long as the
     # process. Frozen, it is left out of the cyclic collector's full passes, which otherwise walked it
     # all every few seconds under load — a 130–160 ms stall of every request in flight (measured).
@@ -49,6 +51,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
     yield
+    await realtime.stop()
     await executor.close_pool()
     outbox.stop_inapp()
     stop_inapp_sender()
@@ -88,6 +91,7 @@ def create_app() -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(realtime.RealtimeMount)  # socket.io at /ws-user-apps/socket.io/, beside the routes
     return app
 
 

@@ -22,6 +22,7 @@ from backend.services import hooks, outbox, unique_keys, update_ops
 from backend.services.query import select_ids as _select_ids
 from backend.services.query.fields import FieldResolver, record_columns, record_keys, to_record
 from backend.services.query.filters import QueryCompiler
+from backend.services.realtime.changes import EventType, changed
 from backend.services.registry import MODELLED, EntitySpec, get_spec, stored_decls
 from backend.services.rules import OPERATIONS, Folded, Viewer, fold, rule_for
 from backend.services.validation import validate_record
@@ -138,9 +139,27 @@ def check_id(record_id: str) -> str:
     return record_id
 
 
-def _after_commit(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind = "write") -> None:
-    """The entity's after-write work, recorded in this transaction's outbox (run once it commits)."""
+# What subscribers hear of each kind of write (a record back from the trash appears again: a create).
+EVENTS: dict[str, EventType] = {"write": "update", "delete": "delete", "restore": "create", "purge": "delete"}
+
+
+def _after_commit(
+    session: Session,
+    entity: str,
+    ids: list[str],
+    kind: hooks.WriteKind = "write",
+    *,
+    event: EventType | None = None,
+    records: list[dict[str, Any]] | None = None,
+) -> None:
+    """The entity's after-write work, recorded in this transaction's outbox (run once it commits), and the
+    change for realtime subscribers, published with the commit (services/realtime/changes.py)."""
     outbox.record(session, entity, ids, kind)
+    changed(session, entity, ids, event or EVENTS[kind], records)
+
+
+def _created(session: Session, entity: str, ids: list[str]) -> None:
+    _after_commit(session, entity, ids, event="create")
 
 
 def _fetch(
@@ -212,18 +231,19 @@ def bulk_create(
     if errors:
         raise ValidationFailed(f"Invalid {spec.name} records; nothing was written", detail=errors)
     if keep_stored and spec.unique and rows:
-        records = unique_keys.insert_keeping_stored(session, spec, rows, _as_record, _after_commit)
+        records = unique_keys.insert_keeping_stored(session, spec, rows, _as_record, _created)
         written = {r["id"] for r in rows}
         check_created(session, spec, actor, [r["id"] for r in records if r["id"] in written])
         stored = [r["id"] for r in records if r["id"] not in written]
         if len(readable(session, spec, actor, stored)) < len(set(stored)):  # answered, so it must be readable
             raise Forbidden(f"A {spec.name} record with that unique pair exists, and your role may not read it")
         return records
+    records = [_as_record(spec, r) for r in rows]
     if rows:
         session.execute(insert(spec.table), rows)
-        _after_commit(session, spec.name, [r["id"] for r in rows])
+        _after_commit(session, spec.name, [r["id"] for r in rows], event="create", records=records)
         check_created(session, spec, actor, [r["id"] for r in rows])
-    return [_as_record(spec, r) for r in rows]
+    return records
 
 
 def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple[dict[str, Any], str]:
@@ -231,9 +251,10 @@ def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple
     columns, extra = validate_record(spec, data, partial=False)
     values = _insert_values(spec, columns, extra, actor)
     session.execute(insert(spec.table), [values])
-    _after_commit(session, spec.name, [values["id"]])
+    record = _as_record(spec, values)
+    _after_commit(session, spec.name, [values["id"]], event="create", records=[record])
     check_created(session, spec, actor, [values["id"]])
-    return _as_record(spec, values), etag(1)
+    return record, etag(1)
 
 
 def get(session: Session | Connection, spec: EntitySpec, record_id: str) -> tuple[dict[str, Any], str]:
@@ -282,7 +303,7 @@ def update_record(
     record.update(columns)
     record.update(extra)
     record["updated_date"] = now
-    _after_commit(session, spec.name, [record_id])
+    _after_commit(session, spec.name, [record_id], records=[record])
     return record, etag(version + 1)
 
 
@@ -313,7 +334,7 @@ def update_many(session: Session, spec: EntitySpec, query: Any, data: Any, actor
 def soft_delete(
     session: Session, spec: EntitySpec, record_id: str, *, actor: Actor, if_match: str | None = None
 ) -> None:
-    _, version = record_from_row(spec, _fetch(session, spec, record_id, lock=True))
+    record, version = record_from_row(spec, _fetch(session, spec, record_id, lock=True))
     guard(session, spec, actor, "delete", [record_id])
     _check_if_match(if_match, version)
     model = spec.model
@@ -322,7 +343,7 @@ def soft_delete(
         .where(model.id == record_id)
         .values(deleted_at=utcnow(), updated_date=utcnow(), version=version + 1)
     )
-    _after_commit(session, spec.name, [record_id], "delete")
+    _after_commit(session, spec.name, [record_id], "delete", records=[record])
 
 
 def delete_matching(session: Session, spec: EntitySpec, query: Any, actor: Actor) -> int:
@@ -340,15 +361,17 @@ def delete_many(session: Session, spec: EntitySpec, ids: list[str]) -> int:
         return 0
     model = spec.model
     now = utcnow()
-    result = session.execute(
-        update(spec.table)
-        .where(model.id.in_(ids), model.deleted_at.is_(None), spec.scope())
-        .values(deleted_at=now, updated_date=now, version=model.version + 1)
+    gone = list(
+        session.scalars(
+            update(spec.table)
+            .where(model.id.in_(ids), model.deleted_at.is_(None), spec.scope())
+            .values(deleted_at=now, updated_date=now, version=model.version + 1)
+            .returning(model.id)
+        )
     )
-    deleted = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if deleted:
-        _after_commit(session, spec.name, list(ids), "delete")
-    return deleted
+    if gone:
+        _after_commit(session, spec.name, gone, "delete")
+    return len(gone)
 
 
 def restore(session: Session, spec: EntitySpec, record_id: str, actor: Actor) -> tuple[dict[str, Any], str]:
@@ -366,10 +389,13 @@ def restore(session: Session, spec: EntitySpec, record_id: str, actor: Actor) ->
 
 
 def purge(session: Session, spec: EntitySpec, record_id: str, actor: Actor) -> None:
-    _fetch(session, spec, record_id, deleted=None)
+    record, _ = record_from_row(spec, _fetch(session, spec, record_id, deleted=None))
     guard(session, spec, actor, "delete", [record_id])
+    was_live = session.scalar(select(spec.model.deleted_at).where(spec.model.id == record_id)) is None
     session.execute(delete(spec.table).where(spec.model.id == record_id, spec.scope()))
-    _after_commit(session, spec.name, [record_id], "purge")
+    outbox.record(session, spec.name, [record_id], "purge")
+    if was_live:  # a record purged from the trash was already announced as deleted
+        changed(session, spec.name, [record_id], "delete", [record])
 
 
 def select_ids(session: Session, entity_name: str, q: dict[str, Any] | None) -> list[str]:

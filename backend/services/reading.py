@@ -16,6 +16,7 @@ from backend.errors import NotFound
 from backend.executor import Executor, executor
 from backend.services.entities import check_id, etag, record_from_row
 from backend.services.query import ListParams, Page, count_query, page_query, prepared, where_clause
+from backend.services.query.aggregate import aggregate_query, distinct_query
 from backend.services.query.fields import FieldResolver, record_columns, referenced
 from backend.services.registry import EntitySpec
 from backend.services.rules import Folded, Viewer, fold, rule_for
@@ -84,3 +85,22 @@ async def get_record(spec: EntitySpec, record_id: str, viewer: Viewer) -> tuple[
         raise NotFound(f"No {spec.name} with id {record_id!r}")
     found, version = record_from_row(spec, rows[0])
     return found, etag(version)
+
+
+async def aggregate(spec: EntitySpec, body: Any, viewer: Viewer) -> dict[str, Any]:
+    """`aggregate(spec)` over the records the user may read → `{rows, truncated}` (services/query/aggregate.py)."""
+    run = executor()
+    resolver = FieldResolver(None, spec, strict=False, dialect=run.dialect)
+    query = aggregate_query(resolver, body, access=read_access(spec, viewer))
+    return query.result(await run.rows(query.stmt))
+
+
+async def distinct(
+    spec: EntitySpec, field: str, params: ListParams, limit: int | None, viewer: Viewer
+) -> dict[str, Any]:
+    """One page of a field's distinct values among the records the user may read → `{items, next_cursor,
+    has_more}`, ascending; an array field contributes each element."""
+    run = executor()
+    resolver = FieldResolver(None, spec, strict=False, dialect=run.dialect)
+    query = distinct_query(resolver, field, params, limit, access=read_access(spec, viewer))
+    return query.page(await run.rows(query.stmt))

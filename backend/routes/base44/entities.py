@@ -11,6 +11,7 @@ from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import BadRequest
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, dumps
+from backend.routes.base44 import sdk_extras
 from backend.routes.base44.common import AppId, EntityName, spec_for
 from backend.routes.reads import base44_params, page_response, record_response
 from backend.services import entities, reading
@@ -33,7 +34,9 @@ async def count(app_id: AppId, entity: EntityName, request: Request, user: Curre
 
 @router.get("/{entity}/v2/list", operation_id="b44_list_cursor")
 async def list_cursor(app_id: AppId, entity: EntityName, request: Request, user: CurrentUser) -> Response:
-    """Cursor pages: `{"items", "next_cursor", "has_more"}`."""
+    """Cursor pages: `{"items", "next_cursor", "has_more"}`; with `distinct=field`, that field's values."""
+    if "distinct" in request.query_params:
+        return await sdk_extras.distinct_page(app_id, entity, request, user)
     spec, params = spec_for(app_id, entity), _params(request)
     page = await reading.list_page(spec, params, user.viewer, strict=False)
     head = b'{"items":' + page.body + b',"next_cursor":' + dumps(page.next_cursor)

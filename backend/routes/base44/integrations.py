@@ -107,10 +107,3 @@ def function(
         wake_inapp_sender()
         return JSONResponse(answer, status_code=202)
     raise NotFound(f"No function named {name[:60]!r}")
-
-
-@router.post("/analytics/track/batch", operation_id="b44_analytics", include_in_schema=False)
-def analytics(app_id: AppId) -> Response:
-    """The SDK's analytics beacons: accepted and dropped (nothing is tracked)."""
-    check_app(app_id)
-    return JSONResponse({"success": True})

@@ -21,12 +21,14 @@ from sqlalchemy import UniqueConstraint, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from backend.models.base import new_id, utcnow
-from backend.services.entities import RECORD_ID, Actor, _after_commit
+from backend.services import outbox
+from backend.services.entities import RECORD_ID, Actor
 from backend.services.importer.prepare import DELETED, Prepared, RowError, prepare
 from backend.services.importer.refs import RefTracker
 from backend.services.importer.report import EntityReport
 from backend.services.importer.sources import Row
 from backend.services.query.fields import BUILTIN_ORDER, record_keys, to_record
+from backend.services.realtime.changes import changed
 from backend.services.registry import EntitySpec
 
 BATCH = 1000
@@ -156,7 +158,10 @@ class EntityImport:
         if updates:
             self.session.execute(update(model), updates)  # ORM bulk UPDATE by primary key
         if self.options.hooks and (inserts or updates):
-            _after_commit(self.session, self.spec.name, [v["id"] for v in inserts + updates])
+            outbox.record(self.session, self.spec.name, [v["id"] for v in inserts + updates])
+        # realtime subscribers hear of every import (ids only: a large file is not copied into notifications)
+        changed(self.session, self.spec.name, [v["id"] for v in inserts], "create")
+        changed(self.session, self.spec.name, [v["id"] for v in updates], "update")
 
     def _new_values(self, item: Prepared) -> dict[str, Any]:
         now = utcnow()

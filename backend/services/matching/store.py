@@ -41,6 +41,7 @@ from backend.services.matching.bound import Bound, ResultColumns, bind
 from backend.services.matching.pairings import get_pairing
 from backend.services.matching.search import chunks
 from backend.services.query.fields import record_columns, record_keys, to_record
+from backend.services.realtime.changes import changed
 
 BUILTINS = ("id", "created_date", "updated_date", "created_by", "created_by_id", "is_sample")
 INSERT_BATCH = 5000
@@ -155,6 +156,7 @@ def insert_matches(
             }
             pairs = [(match_id, match) for match_id, match in pairs if match_id in ours]
         written.extend(pairs)
+    changed(session, bound.pairing.result.spec.name, [match_id for match_id, _ in written], "create")
     return written
 
 
@@ -213,10 +215,12 @@ def update_matches(
     session: Session, changes: Iterable[tuple[str, int, list[str]]], now: dt.datetime, bound: Bound | None = None
 ) -> None:
     """New score and reasons, `version` + 1, `updated_date` now. `status` is never written."""
-    res = (bound or seed()).result
+    bound = bound or seed()
+    res = bound.result
     changes = list(changes)
     if not changes:
         return
+    changed(session, bound.pairing.result.spec.name, [c[0] for c in changes], "update")
     t = res.table
     set_version = {"updated_date": now, "version": t.c.version + 1}
     if session.get_bind().dialect.name == "postgresql":
@@ -240,16 +244,17 @@ def update_matches(
 
 
 def delete_untouched(session: Session, ids: Sequence[str], bound: Bound | None = None) -> int:
-    res = (bound or seed()).result
+    bound = bound or seed()
+    res = bound.result
     t = res.table
-    removed = 0
+    removed: list[str] = []
     for part in chunks(ids):
         # Re-checked in SQL: an agent who changed the status meanwhile keeps the match.
-        result = session.execute(
-            delete(t).where(t.c.id.in_(part), res.status == res.new_status, t.c.deleted_at.is_(None))
+        removed += session.scalars(
+            delete(t).where(t.c.id.in_(part), res.status == res.new_status, t.c.deleted_at.is_(None)).returning(t.c.id)
         )
-        removed += max(result.rowcount, 0)  # type: ignore[attr-defined]
-    return removed
+    changed(session, bound.pairing.result.spec.name, removed, "delete")
+    return len(removed)
 
 
 def delete_referencing(session: Session, bound: Bound, seekers: bool, ids: Sequence[str]) -> int:
@@ -263,8 +268,8 @@ def delete_referencing(session: Session, bound: Bound, seekers: bool, ids: Seque
     model = bound.seek.model if seekers else bound.offer.model
     ref = res.seek if seekers else res.offer
     gone = ~exists().where(model.id == ref)
-    removed = 0
+    removed: list[str] = []
     for part in chunks(ids):
-        result = session.execute(delete(res.table).where(ref.in_(part), gone))
-        removed += max(result.rowcount, 0)  # type: ignore[attr-defined]
-    return removed
+        removed += session.scalars(delete(res.table).where(ref.in_(part), gone).returning(res.table.c.id))
+    changed(session, bound.pairing.result.spec.name, removed, "delete")
+    return len(removed)

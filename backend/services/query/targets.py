@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Numeric,
     Text,
     and_,
     case,
@@ -137,6 +138,10 @@ class Target:
     def sort_expr(self) -> ColumnElement[Any]:
         raise NotImplementedError
 
+    def number_expr(self) -> ColumnElement[Any]:
+        """The field as a number for sum/avg/min/max (aggregate.py); values of any other type count as null."""
+        raise BadRequest(f"{self.name!r} is not a number field: it cannot be summed, averaged or compared")
+
 
 class ColumnTarget(Target):
     """A typed scalar column; values are coerced to the column's kind or refused with a 400."""
@@ -182,6 +187,11 @@ class ColumnTarget(Target):
         return self.column.regexp_match(pattern, flags=flags)  # type: ignore[no-any-return]
 
     def sort_expr(self) -> ColumnElement[Any]:
+        return self.column  # type: ignore[no-any-return]
+
+    def number_expr(self) -> ColumnElement[Any]:
+        if self.kind not in ("int", "float"):
+            return super().number_expr()
         return self.column  # type: ignore[no-any-return]
 
 
@@ -255,6 +265,10 @@ class PgJson(Target):
 
     def sort_expr(self) -> ColumnElement[Any]:
         return func.nullif(self.expr, self.json(None))
+
+    def number_expr(self) -> ColumnElement[Any]:
+        as_text = self.expr.op("#>>", return_type=Text)(cast(literal("{}"), ARRAY(Text)))
+        return cast(case((self.type == "number", as_text)), Numeric)
 
 
 class SqliteJson(Target):
@@ -334,6 +348,9 @@ class SqliteJson(Target):
     def sort_expr(self) -> ColumnElement[Any]:
         return self.value
 
+    def number_expr(self) -> ColumnElement[Any]:
+        return case((self.type.in_(("integer", "real")), self.value))
+
 
 def json_target(dialect: str, name: str, base: Any, path: tuple[str, ...]) -> Target:
     if dialect == "postgresql":
@@ -381,3 +398,8 @@ class TypedJson(Target):
 
     def sort_expr(self) -> ColumnElement[Any]:
         return self.inner.sort_expr()
+
+    def number_expr(self) -> ColumnElement[Any]:
+        if self.kind not in ("int", "float"):
+            return super().number_expr()
+        return self.inner.number_expr()

@@ -28,6 +28,7 @@ from backend.jsonutil import dumps
 from backend.models import MarketingLog
 from backend.models.base import new_id, utcnow
 from backend.models.whatsapp import WhatsAppBatch, WhatsAppIdempotencyKey, WhatsAppOutbox
+from backend.services.realtime.changes import changed as realtime_changed
 from backend.services.whatsapp.pacing import Timing, retry_delay
 from backend.services.whatsapp.phones import normalize
 from backend.services.whatsapp.providers import Outgoing, SendResult, Template
@@ -250,6 +251,7 @@ def _response_text(result: SendResult) -> str | None:
 def record(session: Session, claimed: Claimed, result: SendResult, timing: Timing, *, final: bool = False) -> str:
     """Write the outcome of one provider call (caller commits). `final`: no retry or pause (single sends).
     Returns the status the row ended in."""
+    realtime_changed(session, "MarketingLog", [claimed.id], "update")  # every outcome below writes the row
     now = utcnow()
     stamp = now_text(now)
     common: dict[str, Any] = {"updated_date": now, "version": M.version + 1, "response_data": _response_text(result)}

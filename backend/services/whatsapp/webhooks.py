@@ -23,6 +23,7 @@ from backend.database import get_sessionmaker
 from backend.errors import BadRequest, Forbidden, NotConfigured, Unauthorized
 from backend.models import MarketingLog
 from backend.models.base import utcnow
+from backend.services.realtime.changes import changed as realtime_changed
 from backend.services.whatsapp.phones import from_wa_id, strip_bidi
 from backend.services.whatsapp.records import add_opt_out, now_text, touch_lead
 
@@ -138,6 +139,7 @@ def apply_status(session: Session, event: dict[str, Any]) -> int:
         result = session.execute(update(M).where(M.id == row.id, M.status.in_(ALLOWED_FROM[new])).values(**row_values))
         if result.rowcount:  # type: ignore[attr-defined]
             changed += 1
+            realtime_changed(session, "MarketingLog", [row.id], "update")
             if new != "failed" and row.status in NOT_YET_SENT:  # we learn only now that it went out
                 touch_lead(session, row.lead_id)
     return changed
