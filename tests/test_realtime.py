@@ -135,11 +135,11 @@ spec, actor = get_spec("Task"), entities.Actor(None, "script@example.com")
 with get_sessionmaker()() as s:
     record, _ = entities.create(s, spec, {"title": "from a script"}, actor); s.commit()
 with get_sessionmaker()() as s:
-    entities.update_record(s, spec, record["id"], {"title": "changed by a script"}); s.commit()
+    entities.update_record(s, spec, record["id"], {"title": "changed by a script"}, actor=actor); s.commit()
 with get_sessionmaker()() as s:
     entities.create(s, spec, {"title": "rolled back"}, actor); s.rollback()
 with get_sessionmaker()() as s:
-    entities.soft_delete(s, spec, record["id"]); s.commit()
+    entities.soft_delete(s, spec, record["id"], actor=actor); s.commit()
 print(record["id"])
 """
 

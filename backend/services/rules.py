@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.services.query.filters import FIELD_OPERATORS, QueryCompiler
-from backend.services.query.matcher import matches
 from backend.services.query.targets import Cond, Target
 
 OPERATIONS = ("create", "read", "update", "delete")
@@ -191,14 +190,6 @@ def compile_folded(folded: Folded, resolve: Callable[[str], Target]) -> bool | C
     if isinstance(folded, bool):
         return folded
     return QueryCompiler(resolve).compile(folded)
-
-
-def allows(folded: Folded, record: dict[str, Any], resolve: Callable[[str], Target]) -> bool:
-    """The folded rule tested in Python against one record (realtime delivery): the same decision as
-    `compile_folded`'s WHERE clause would make for that row (services/query/matcher.py)."""
-    if isinstance(folded, bool):
-        return folded
-    return matches(folded, record, resolve)
 
 
 def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], Target]) -> bool | Cond:

@@ -3,9 +3,11 @@
 A subscriber is one signed-in socket: its user (checked exactly as HTTP checks a bearer token), its app
 id and the entities whose rooms it joined. A change (services/realtime/changes.py) reaches the sockets
 that joined its entity's room and may read the record: the entity's read rule is folded for each user
-(services/rules.py) and tested against the record in Python (services/query/matcher.py) — the same
-decision the WHERE clause of a list makes. Nothing here can slow a write: changes are queued (bounded)
-and delivered by one task; a socket whose own queue is full is dropped, not waited for.
+(services/rules.py); a rule left with conditions on the record is asked of the database through the one
+query compiler — the WHERE clause a list uses — once per distinct rule and change, not per socket (with
+the office's defaults every rule folds to all or nothing, and no query is made). Nothing here can slow a
+write: changes are queued (bounded) and delivered by one task; a socket whose own queue is full is
+dropped, not waited for.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from backend.jsonutil import dumps
 from backend.services import registry
 from backend.services.auth import AuthUser, check_token
 from backend.services.query.fields import FieldResolver, record_columns, record_keys, to_record
+from backend.services.query.filters import QueryCompiler
 from backend.services.registry import EntitySpec, get_spec
-from backend.services.rules import Folded, allows, fold, rule_for
+from backend.services.rules import Folded, fold, rule_for
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 10_000  # changes waiting for delivery in this process; past it the oldest are dropped
@@ -190,18 +193,38 @@ class Hub:
             loaded = await load_records(spec, ids)
             for record_id in ids:
                 records.append(loaded.get(record_id) or {"id": record_id, "_gone": True})
-        resolver = FieldResolver(None, spec, strict=False, dialect=executor().dialect)
+        verdicts = await self._verdicts(spec, [r["id"] for r in records if not r.get("_gone")])
         for record in records:
-            self._fan_out(spec, resolver, type_, stamp, record)
+            self._fan_out(spec, type_, stamp, record, verdicts)
+
+    async def _verdicts(self, spec: EntitySpec, ids: list[str]) -> dict[str, set[str]]:
+        """For each distinct conditional read rule among this entity's subscribers, which of `ids` it lets
+        through — asked of the database with the WHERE clause a list would use."""
+        rules: dict[str, Folded] = {}
+        for sid in self.by_entity.get(spec.name, ()):
+            sub = self.subscribers.get(sid)
+            access = sub.access(spec) if sub is not None else True
+            if not isinstance(access, bool):
+                rules.setdefault(dumps(access).decode(), access)
+        verdicts: dict[str, set[str]] = {}
+        run = executor()
+        resolver = FieldResolver(None, spec, strict=False, dialect=run.dialect)
+        for key, access in rules.items():
+            try:
+                cond = QueryCompiler(resolver).compile(access)
+                stmt = select(spec.model.id).where(spec.model.id.in_(ids), spec.scope(), cond)
+                verdicts[key] = {row[0] for row in await run.rows(stmt)} if ids else set()
+            except DomainError:
+                verdicts[key] = set()  # a rule the records cannot be tested against: never a silent allow
+        return verdicts
 
     def _fan_out(
-        self, spec: EntitySpec, resolver: FieldResolver, type_: str, stamp: str, record: dict[str, Any]
+        self, spec: EntitySpec, type_: str, stamp: str, record: dict[str, Any], verdicts: dict[str, set[str]]
     ) -> None:
         gone = record.pop("_gone", False)
         record_id = record.get("id")
         data = dumps({"type": type_, "data": record, "id": record_id, "timestamp": stamp}).decode()
         packets: dict[str, Any] = {}
-        verdicts: dict[str, bool] = {}
         for sid in list(self.by_entity.get(spec.name, ())):
             sub = self.subscribers.get(sid)
             if sub is None:
@@ -210,13 +233,7 @@ class Hub:
             if access is not True:
                 if access is False or gone:  # a purged record cannot be tested: only who may read all of it
                     continue
-                key = dumps(access).decode()
-                if key not in verdicts:
-                    try:
-                        verdicts[key] = allows(access, record, resolver)
-                    except DomainError:
-                        verdicts[key] = False  # a rule the record cannot be tested against: never a silent allow
-                if not verdicts[key]:
+                if record_id not in verdicts.get(dumps(access).decode(), ()):
                     continue
             packet = packets.get(sub.app_id)
             if packet is None:
