@@ -35,15 +35,17 @@ ROOM = re.compile(r"^entities:([^:]{1,128}):([^:]{1,200})$")
 MAX_MESSAGE_BYTES = 16 * 1024  # what a client may send in one message (a room name is tiny)
 
 
-def _origins() -> Any:
+def _origin_allowed(origin: str | None, environ: Any = None) -> bool:
+    """The browser origins HTTP's CORS lets in (CORS_ORIGINS), read when a socket connects — not at import,
+    so a settings problem is reported by the settings check, in plain words, like every other."""
     origins = get_settings().cors_list
-    return "*" if "*" in origins else origins
+    return "*" in origins or origin in origins
 
 
 sio = socketio.AsyncServer(
     async_mode="asgi",
     transports=["websocket"],
-    cors_allowed_origins=_origins(),
+    cors_allowed_origins=_origin_allowed,
     max_http_buffer_size=MAX_MESSAGE_BYTES,
     logger=False,
     engineio_logger=False,
