@@ -11,6 +11,10 @@ It applies exactly the changes the export needs, and nothing else:
    because SDK 0.1.x has no `functions` module.
 3. `src/components/marketing/WhatsAppSender.jsx`: the sender only pretended to send (and failed ~10 % at
    random); it now queues the messages on this server and shows what the server answered.
+4. `src/pages/MatchesBrokerage.jsx`: the list showed a match only when `listing_type === request_category`,
+   words that never agree for a sale (a listing's `מכירה`, a buyer's `קנייה`), so the server's sale matches
+   were stored but hidden. Its display filter now pairs deals as the server does; the page's own button is
+   left as it was (it still only pairs rentals itself, and asks the server for the rest).
 
 Each change prints one line: what changed, "already connected", or a WARNING when the code to replace was
 not recognised (that file is then left untouched). Running it twice changes nothing the second time. Files
@@ -36,6 +40,7 @@ from urllib.parse import urlsplit
 CLIENT = "src/api/base44Client.js"
 AUTOMATION = "src/api/integrations/CRMAutomation.js"
 SENDER = "src/components/marketing/WhatsAppSender.jsx"
+MATCHES_PAGE = "src/pages/MatchesBrokerage.jsx"
 # Written into every file this script writes or patches: how a second run knows a change is already there.
 MARKER = "Connected by scripts/connect_frontend.py"
 LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -423,6 +428,75 @@ def patch_sender(folder: Path) -> Change:
     return Change(SENDER, new, f"changed {SENDER}: sends through the server's sendWhatsAppBulk (no simulation)")
 
 
+# --- 4. MatchesBrokerage.jsx -------------------------------------------------------------------------------
+
+# The server's deal words (backend/services/matching/values.py DEAL_WORDS; tests/test_connect_frontend.py
+# keeps the two equal): a buyer's קנייה is a listing's מכירה; renters and rentals share השכרה.
+DEAL_WORDS = {
+    "קנייה": "sale",
+    "קניה": "sale",
+    "buy": "sale",
+    "purchase": "sale",
+    "מכירה": "sale",
+    "sale": "sale",
+    "sell": "sale",
+    "השכרה": "rent",
+    "שכירות": "rent",
+    "rent": "rent",
+    "rental": "rent",
+}
+
+MATCHES_HELPER = f"""\
+// {MARKER}: the deal of a listing (listing_type) and of a buyer (request_category)
+// as the server's matching reads them, so the matches it makes for sales are shown, not only rentals. A word
+// it does not know constrains nothing, as on the server.
+const DEAL_WORDS = {json.dumps(DEAL_WORDS, ensure_ascii=False)};
+const dealOf = (value) => {{
+  const word = typeof value === "string" ? value.trim().toLowerCase() : "";
+  return Object.prototype.hasOwnProperty.call(DEAL_WORDS, word) ? DEAL_WORDS[word] : null;
+}};
+const sameDeal = (listingType, requestCategory) => {{
+  const offered = dealOf(listingType);
+  const wanted = dealOf(requestCategory);
+  return !offered || !wanted || offered === wanted;
+}};
+
+"""
+
+# The display filter's comparison (the button's identical line is not followed by this return).
+MATCHES_FILTER = re.compile(
+    r"(const transactionMatch = )property\.listing_type === buyer\.request_category;(\s*return propertyCategoryMatch "
+    r"&& buyerCategoryMatch && transactionMatch;)"
+)
+MATCHES_COMPONENT = re.compile(r"^export default function MatchesBrokeragePage\(", re.M)
+
+
+def patch_matches_page(folder: Path) -> Change:
+    path = folder / MATCHES_PAGE
+    if not path.is_file():
+        return Change(MATCHES_PAGE, None, f"WARNING {MATCHES_PAGE}: not found; sale matches stay hidden", True)
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if MARKER in text:
+        return Change(MATCHES_PAGE, None, f"already connected: {MATCHES_PAGE}")
+    filters = list(MATCHES_FILTER.finditer(text))
+    components = list(MATCHES_COMPONENT.finditer(text))
+    if len(filters) != 1 or len(components) != 1:
+        return Change(
+            MATCHES_PAGE, None, f"WARNING {MATCHES_PAGE}: not recognised (the display filter); left untouched", True
+        )
+    newline = "\r\n" if "\r\n" in text else "\n"
+    found = filters[0]
+    new = text[: found.start()] + found.group(1) + "sameDeal(property.listing_type, buyer.request_category);"
+    new += found.group(2) + text[found.end() :]
+    at = components[0].start()  # before the component: the helper is module-level
+    new = new[:at] + MATCHES_HELPER.replace("\n", newline) + new[at:]
+    return Change(
+        MATCHES_PAGE,
+        new,
+        f"changed {MATCHES_PAGE}: shows the server's sale matches too (deals paired as the server pairs them)",
+    )
+
+
 # --- running ----------------------------------------------------------------------------------------------
 
 
@@ -454,6 +528,7 @@ def connect(folder: Path, server_url: str, out: Callable[[str], None] = print) -
         changes.append(sender)
     else:  # the patched sender imports sendWhatsAppBulk from the module this script could not write
         changes.append(Change(SENDER, None, f"WARNING {SENDER}: not patched, since {AUTOMATION} was left as is", True))
+    changes.append(patch_matches_page(folder))
     for change in changes:
         if change.text is not None:
             write_atomic(folder / change.path, change.text)

@@ -1,10 +1,12 @@
 """scripts/connect_frontend.py on a copy of the office's real Base44 export (the fixture stays untouched):
-exactly the three changes, nothing else, a second run changes nothing, bad input changes nothing at all.
+exactly the four changes, nothing else, a second run changes nothing, bad input changes nothing at all.
 tests/test_frontend_browser.py builds and runs the connected app; this file checks the edits themselves."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.services.matching.values import DEAL_WORDS
 from tests.frontend_build import EXPORT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +22,7 @@ SCRIPT = ROOT / "scripts" / "connect_frontend.py"
 CLIENT = "src/api/base44Client.js"
 AUTOMATION = "src/api/integrations/CRMAutomation.js"
 SENDER = "src/components/marketing/WhatsAppSender.jsx"
+MATCHES_PAGE = "src/pages/MatchesBrokerage.jsx"
 URL = "https://crm-api.example.com:8443"
 
 
@@ -65,7 +69,7 @@ def tree(folder: Path) -> dict[str, str]:
     }
 
 
-def test_connects_the_export_with_exactly_three_changes(export: Path) -> None:
+def test_connects_the_export_with_exactly_four_changes(export: Path) -> None:
     before = tree(export)
     result = connect(export)
     assert result.returncode == 0, result.stderr
@@ -73,10 +77,11 @@ def test_connects_the_export_with_exactly_three_changes(export: Path) -> None:
         f'changed {CLIENT}: serverUrl "{URL}" added to createClient',
         f"changed {AUTOMATION}: written (exports GenerateAndAlertMatches)",
         f"changed {SENDER}: sends through the server's sendWhatsAppBulk (no simulation)",
+        f"changed {MATCHES_PAGE}: shows the server's sale matches too (deals paired as the server pairs them)",
     ]
     after = tree(export)
     assert set(after) - set(before) == {AUTOMATION}
-    assert {name for name in before if before[name] != after[name]} == {CLIENT, SENDER}
+    assert {name for name in before if before[name] != after[name]} == {CLIENT, SENDER, MATCHES_PAGE}
     assert (export / CLIENT).read_bytes() == CONNECTED_CLIENT.encode()
 
 
@@ -121,6 +126,47 @@ def test_the_sender_calls_the_server_and_simulates_nothing(export: Path) -> None
     assert sender.count("\n") - original.count("\n") < 10  # a replacement, not an addition
 
 
+def test_the_matches_page_shows_deals_as_the_server_pairs_them(export: Path) -> None:
+    """Only the list's display filter changes: it reads deals with the server's own words (a buyer's קנייה
+    is a listing's מכירה), while the button's own pairing rule stays the export's."""
+    original = (export / MATCHES_PAGE).read_text(encoding="utf-8")
+    assert connect(export).returncode == 0
+    page = (export / MATCHES_PAGE).read_text(encoding="utf-8")
+    words = re.search(r"^const DEAL_WORDS = (\{.*\});$", page, re.M)
+    assert words is not None
+    assert json.loads(words.group(1)) == DEAL_WORDS  # the server's table, word for word
+    verbatim = "const transactionMatch = property.listing_type === buyer.request_category;"
+    assert original.count(verbatim) == 2 and page.count(verbatim) == 1  # the button's rule is kept
+    assert "const transactionMatch = sameDeal(property.listing_type, buyer.request_category);" in page
+    helper = page[page.index("// Connected by") : page.index("export default function")]
+    undone = page.replace(helper, "").replace(
+        "sameDeal(property.listing_type, buyer.request_category)", verbatim[25:-1]
+    )
+    assert undone == original  # nothing else is touched
+    node = shutil.which("node")
+    if node:  # the helper, run as written: sale with purchase, rent with rent, never sale with rent
+        script = helper + (
+            "console.log(JSON.stringify([['מכירה','קנייה'],['מכירה','קניה'],['השכרה','השכרה'],['השכרה','שכירות'],"
+            "['מכירה','השכרה'],['השכרה','קנייה'],[' Sale ','BUY'],['מכירה',undefined],['constructor','השכרה'],"
+            "['toString','valueOf']].map(([a, b]) => sameDeal(a, b))));"
+        )
+        ran = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)
+        assert ran.returncode == 0, ran.stderr
+        assert json.loads(ran.stdout) == [True, True, True, True, False, False, True, True, True, True]
+
+
+def test_an_unknown_matches_page_is_left_untouched_with_a_warning(export: Path) -> None:
+    changed = (export / MATCHES_PAGE).read_text(encoding="utf-8").replace("return propertyCategoryMatch &&", "return (")
+    (export / MATCHES_PAGE).write_text(changed, encoding="utf-8")
+    result = connect(export)
+    assert result.returncode == 1
+    assert (
+        result.stdout.splitlines()[3] == f"WARNING {MATCHES_PAGE}: not recognised (the display filter); left untouched"
+    )
+    assert (export / MATCHES_PAGE).read_text(encoding="utf-8") == changed
+    assert (export / SENDER).read_text(encoding="utf-8") != (EXPORT / SENDER).read_text(encoding="utf-8")
+
+
 def test_a_second_run_changes_nothing_and_says_so(export: Path) -> None:
     assert connect(export).returncode == 0
     connected = tree(export)
@@ -130,6 +176,7 @@ def test_a_second_run_changes_nothing_and_says_so(export: Path) -> None:
         f'already connected: {CLIENT} (serverUrl is "{URL}")',
         f"already connected: {AUTOMATION}",
         f"already connected: {SENDER}",
+        f"already connected: {MATCHES_PAGE}",
     ]
     assert tree(export) == connected
 

@@ -4,10 +4,19 @@
 //   PLAN=/tmp/plan.json node tests/frontend/drive.mjs
 //
 // The plan (written by the Python test) gives the two origins, the user to sign in as, the pages with the
-// records each must show, and the forms to drive. Each check prints `ok <name>` or `FAIL <name>: <why>`;
-// every result also goes to plan.results (JSON) for the Python side; the run ends with `N passed, M failed`.
-// One browser, one signed-in context for everything. No browser is downloaded: playwright-core only drives
-// the Chromium already on the machine (installed in tests/sdk, like tests/sdk/login_page.mjs).
+// records each must show, and what else to do. The office's run and a role's run (an agent's) share this
+// driver; the plan says which parts run:
+//   pages        [{route, slug, shows}]: opened in turn, each checked (requests, errors, records shown)
+//   screenshots  "all" (phone and desktop, the default), "phone" or "none"
+//   forms        the forms to create, edit and delete through ([] or absent: none)
+//   features     what scripts/connect_frontend.py added, through the pages' own buttons: "whatsapp",
+//                "matches" ([] or absent: none)
+// The signed-in user's menu (Layout.jsx's sidebar, every parent opened) and what the server says the user
+// may do (GET /api/auth/permissions) are recorded for the Python side to judge.
+// Each check prints `ok <name>` or `FAIL <name>: <why>`; every result also goes to plan.results (JSON) for the
+// Python side; the run ends with `N passed, M failed`. One browser, one signed-in context for everything. No
+// browser is downloaded: playwright-core only drives the Chromium already on the machine (installed in
+// tests/sdk, like tests/sdk/login_page.mjs).
 
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -23,7 +32,9 @@ const ours = (url) => url.startsWith(`${FRONTEND}/`) || url.startsWith(`${SERVER
 mkdirSync(plan.screenshotDir, { recursive: true });
 
 const results = [];
+const report = {}; // what the Python side judges beyond pass/fail: the menu, permissions, what was sent or matched
 let token = null;
+const SCREENSHOTS = plan.screenshots ?? "all";
 
 function record(kind, name, ok, why = "", extra = {}) {
   results.push({ kind, name, ok, why, ...extra });
@@ -196,8 +207,10 @@ async function render(template, rec, notes = new Set()) {
   return out.trim().length >= 2 ? out.trim() : null;
 }
 
+// Every request to our two origins must be answered 2xx: a redirect, 401, 403, 404 or 5xx is a problem, and so
+// is a request that failed outright (status 0).
 function problems() {
-  const bad = seen.responses.filter((r) => r.status >= 400 || r.status === 0);
+  const bad = seen.responses.filter((r) => r.status < 200 || r.status >= 300);
   const out = bad.map((r) => `${r.method} ${r.url.replace(SERVER, "<server>").replace(FRONTEND, "<frontend>")} -> ${r.status || r.failure}`);
   out.push(...seen.pageErrors.map((e) => `page error: ${e}`));
   out.push(...seen.consoleErrors.map((e) => `console error: ${e}`));
@@ -260,12 +273,36 @@ async function visit(spec) {
       assert.ok(found, `none of these is on the page: ${candidates.slice(0, 6).map((c) => JSON.stringify(c)).join(", ")}${why}`);
     }, { route: spec.route, entity });
   }
+  if (SCREENSHOTS === "none") return;
   await page.setViewportSize(PHONE);
   await page.waitForTimeout(300); // let the layout reflow before the picture
   await shot(`${name}-phone`);
   await page.setViewportSize(DESKTOP);
   await page.waitForTimeout(300);
-  await shot(`${name}-desktop`);
+  if (SCREENSHOTS === "all") await shot(`${name}-desktop`);
+}
+
+// --- the menu and the user's permissions -----------------------------------------------------------------
+
+// The sidebar as the signed-in user sees it (desktop: the phone's copy is hidden): each parent shows its
+// children only once opened (its chevron button), so every closed one is opened first. Links in page order.
+async function readMenu() {
+  const nav = page.locator("nav:visible");
+  await nav.locator("a").first().waitFor();
+  for (let i = 0; i < 20; i++) {
+    const closed = nav.locator('button:has(svg[class*="lucide-chevron-right"])');
+    if ((await closed.count()) === 0) break;
+    await closed.first().click();
+  }
+  return nav.locator("a").evaluateAll((links) => links.map((a) => ({
+    name: a.textContent.trim(), href: decodeURIComponent(a.getAttribute("href")),
+  })));
+}
+
+async function readPermissions() {
+  const response = await fetch(`${SERVER}/api/auth/permissions`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200, `GET /api/auth/permissions answered ${response.status}`);
+  return response.json();
 }
 
 // --- forms ---------------------------------------------------------------------------------------------
@@ -410,7 +447,10 @@ async function waitForDialog(prefix) {
 
 // The patched WhatsAppSender: three leads picked in the list plus one whose phone is no phone, one request to
 // sendWhatsAppBulk, the answer shown as it is (3 queued, the fourth skipped with its reason), one MarketingLog
-// per message written by the server (none by the page), each filled like the preview.
+// per message written by the server (none by the page), each filled like the preview. Then the test's oracle
+// runs the app's sender until the queue is empty (it sends to the fake WhatsApp provider, whose status
+// webhooks come back to the app), and the list shows the three leads as contacted, the fourth not. What went
+// out is judged on the Python side, from the fake provider and the database (report.whatsapp).
 async function whatsappSender() {
   seen = { responses: [], pageErrors: [], consoleErrors: [], dialogs: [] };
   const bad = await api("POST", "/entities/MarketingLead", {
@@ -461,10 +501,39 @@ async function whatsappSender() {
   assert.deepEqual(pageWrites, [], "the sender should not write records itself (no fake MarketingLog, no last_contacted)");
   await dialog.waitFor({ state: "detached", timeout: 10_000 }); // it closes itself 3 s after a send
   assertNoProblems();
+  report.whatsapp = { batch_id: answer.batch_id, leads: picked.map((l) => l.id), skipped: bad.json.id };
+
+  const sent = await fetch(`${plan.oracle}/whatsapp/send-queued`, { method: "POST" });
+  assert.equal(sent.status, 200, `the oracle's sender: ${await sent.text()}`);
+  seen = { responses: [], pageErrors: [], consoleErrors: [], dialogs: [] };
+  await page.goto(`${FRONTEND}/MarketingLeads`);
+  await settle();
+  // MarketingLeadsList.jsx: "last contacted" is format(new Date(lead.last_contacted), 'dd/MM/yy'), else "לא נשלח".
+  for (const lead of picked) {
+    const stored = (await api("GET", `/entities/MarketingLead/${lead.id}`)).json;
+    assert.ok(stored.last_contacted, `lead ${lead.id}: no last_contacted after its message was sent`);
+    const shown = await page.evaluate((v) => {
+      const d = new Date(v);
+      const two = (n) => String(n).padStart(2, "0");
+      return `${two(d.getDate())}/${two(d.getMonth() + 1)}/${String(d.getFullYear()).slice(2)}`;
+    }, stored.last_contacted);
+    await page.locator("div.grid-cols-12").filter({ hasText: lead.phone_number }).filter({ hasText: shown }).first()
+      .waitFor({ timeout: 10_000 }).catch(() => { throw new Error(`lead ${lead.phone_number} is not shown as contacted on ${shown}`); });
+  }
+  await page.locator("div.grid-cols-12").filter({ hasText: "בדיקת-טלפון" }).filter({ hasText: "לא נשלח" }).first()
+    .waitFor({ timeout: 10_000 }).catch(() => { throw new Error("the skipped lead is shown as contacted"); });
+  assertNoProblems();
 }
 
-// GenerateAndAlertMatches (CRMAutomation.js): a rental property and a rental buyer that fit each other, then
-// the page's own button: it creates the match, calls the server function and says so.
+// GenerateAndAlertMatches (CRMAutomation.js) through the page's own button. Two pairs are made first, through
+// the API: a rental listing and a rental buyer that the page's own rule pairs (listing_type ===
+// request_category; the button asks the server only when it found a pair itself), and a listing for sale
+// (מכירה) with a buyer who wants to buy (קנייה), which that rule never pairs: only the server's matching does
+// (a buyer's קנייה is a listing's מכירה). Auto-matching is off in the test's app, so neither pair has a match
+// before the click. After it: the page created the rental match and not the sale one, the server created the
+// sale match (no creator, its score and reasons), and the list shows it with the server's score (the list's
+// display filter is patched by scripts/connect_frontend.py). report.matches names both pairs for the Python
+// side's look at the database.
 async function generateMatches() {
   seen = { responses: [], pageErrors: [], consoleErrors: [], dialogs: [] };
   const owner = await resolve({ id: "$contact.id" });
@@ -476,42 +545,95 @@ async function generateMatches() {
     contact_id: owner.id, status: "קונה חדש", request_category: "השכרה", desired_property_type: "דירה",
     desired_area: "נווה צדק", desired_rooms: "2", budget: 5000,
   });
-  assert.equal(property.status, 201, property.text);
-  assert.equal(buyer.status, 201, buyer.text);
+  const saleProperty = await api("POST", "/entities/PropertyBrokerage", {
+    contact_id: owner.id, status: "נכס חדש", category: "פרטי", listing_type: "מכירה", property_type: "דירה",
+    price: 2950000, city: "תל אביב", area: "בבלי", street: "בדיקת-מכירה", building_number: "9", rooms: "4",
+  });
+  const saleBuyer = await api("POST", "/entities/BuyersBrokerage", {
+    contact_id: owner.id, status: "קונה חדש", request_category: "קנייה", desired_property_type: "דירה",
+    desired_area: "בבלי", desired_rooms: "4", budget: 3123457,
+  });
+  for (const made of [property, buyer, saleProperty, saleBuyer]) assert.equal(made.status, 201, made.text);
+  const sale = { property_id: saleProperty.json.id, buyer_id: saleBuyer.json.id };
+  const rental = { property_id: property.json.id, buyer_id: buyer.json.id };
+  report.matches = { sale, rental };
+  const stored = async (pair) => (await fetch(`${plan.oracle}/matches?${new URLSearchParams(pair)}`)).json();
+  assert.deepEqual(await stored(sale), [], "the sale pair has a match before the click");
+  assert.deepEqual(await stored(rental), [], "the rental pair has a match before the click");
+
   await page.goto(`${FRONTEND}/MatchesBrokerage`);
   await settle();
-  const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url() === `${API}/functions/GenerateAndAlertMatches`, { timeout: 30_000 }),
-    page.getByRole("button", { name: "יצירת התאמות עם התראות" }).click(),
-  ]);
+  const pageCreated = [];
+  const onRequest = (r) => {
+    if (r.method() === "POST" && r.url().startsWith(`${API}/entities/MatchesBrokerage`)) pageCreated.push(...[r.postDataJSON()].flat());
+  };
+  page.on("request", onRequest);
+  let response;
+  try {
+    [response] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${API}/functions/GenerateAndAlertMatches`, { timeout: 30_000 }),
+      page.getByRole("button", { name: "יצירת התאמות עם התראות" }).click(),
+    ]);
+  } finally {
+    page.off("request", onRequest);
+  }
   assert.equal(response.status(), 200, `GenerateAndAlertMatches answered ${response.status()}: ${await response.text()}`);
   const answer = await response.json();
   assert.ok(typeof answer.created === "number" && Array.isArray(answer.matches), JSON.stringify(answer).slice(0, 300));
   const told = await waitForDialog("alert: נוצרו ");
   assert.match(told, /נשלחה התראה למנהל המערכת/);
-  const made = await list("MatchesBrokerage", { q: { property_id: property.json.id, buyer_id: buyer.json.id } });
-  assert.equal(made.length, 1, "the page should have created the match");
+  const key = (m) => `${m.property_id}/${m.buyer_id}`;
+  const byPage = new Set(pageCreated.map(key));
+  assert.ok(byPage.has(key(rental)), "the page's own rule should have paired the rentals");
+  assert.ok(!byPage.has(key(sale)), "the page itself created the sale match: it would not be the server's");
+  const answered = answer.matches.find((m) => key(m) === key(sale));
+  assert.ok(answered, "GenerateAndAlertMatches did not answer the sale pair among its matches");
+  const made = await list("MatchesBrokerage", { q: rental });
+  assert.equal(made.length, 1, "the page should have created the rental match");
+  const [match] = await stored(sale);
+  assert.ok(match, "the server made no match for the sale pair");
+  assert.equal(match.created_by, null, "the sale match has a creator: not made by the server's matching");
+  assert.ok(Array.isArray(match.reasons) && match.reasons.length > 0, `the sale match has no reasons: ${JSON.stringify(match)}`);
+  assert.equal(match.id, answered.id, "the stored sale match is not the one GenerateAndAlertMatches answered");
+  report.matches.sale_match = match;
   await settle();
   await page.getByText("בדיקת-התאמה 3, תל אביב").first().waitFor({ timeout: 10_000 });
+  // The sale match's card: its listing's address, its buyer's budget, and the server's score.
+  const saleCard = page.locator("div.rounded-xl").filter({ hasText: "ציון התאמה:" })
+    .filter({ hasText: "בדיקת-מכירה 9, תל אביב" }).filter({ hasText: `${(3123457).toLocaleString()} ₪` });
+  await saleCard.first().waitFor({ timeout: 10_000 })
+    .catch(() => { throw new Error("the server's sale match is not on the page"); });
+  assert.equal(await saleCard.count(), 1, "the sale match is shown more than once");
+  const cardText = (await saleCard.first().innerText()).replace(/\s+/g, " ");
+  assert.ok(cardText.includes(`ציון התאמה: ${match.match_score}%`), `the card does not show the stored score ${match.match_score}: ${cardText.slice(0, 200)}`);
+  report.matches.shown = cardText;
   await shot("feature-matches-generated", false);
   assertNoProblems();
 }
 
 // --- the run -------------------------------------------------------------------------------------------
 
+const FEATURES = {
+  whatsapp: ["MarketingLeads: the WhatsApp sender queues through sendWhatsAppBulk, the sender sends, the list shows it", whatsappSender],
+  matches: ["MatchesBrokerage: the automatic matching's button shows the server's sale match", generateMatches],
+};
+
 try {
   const signedIn = await check("login", "sign in through the server's login page", signIn);
   if (signedIn) {
+    await check("menu", "the menu (every parent opened) and the server's permissions are read", async () => {
+      report.menu = await readMenu();
+      report.permissions = await readPermissions();
+    });
     for (const spec of plan.pages) await visit(spec);
-    for (const spec of plan.forms) await driveForm(spec);
-    await check("feature", "MarketingLeads: the WhatsApp sender queues through sendWhatsAppBulk and shows the answer", whatsappSender);
-    await check("feature", "MatchesBrokerage: the automatic matching calls GenerateAndAlertMatches", generateMatches);
+    for (const spec of plan.forms ?? []) await driveForm(spec);
+    for (const feature of plan.features ?? []) await check("feature", ...FEATURES[feature]);
   }
 } finally {
   await browser.close();
 }
 
-writeFileSync(plan.results, JSON.stringify({ results, shots, outside }, null, 2));
+writeFileSync(plan.results, JSON.stringify({ results, shots, outside, ...report }, null, 2));
 for (const path of shots) console.log(`screenshot ${path}`);
 const failed = results.filter((r) => !r.ok).length;
 console.log(`${results.length - failed} passed, ${failed} failed`);
