@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import unit_of_work
 from backend.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed, field_error
 from backend.models.file import StoredFile
 from backend.services.auth import AuthUser, authenticate
@@ -154,10 +154,10 @@ class _Upload:
             created_by=user.email if user else None,
             created_by_id=user.id if user else None,
         )
-        # Its own transaction, committed before we answer: the bytes and the row exist together or not at all.
-        with get_sessionmaker()() as session:
+        # Its own unit of work, committed before we answer: the bytes and the row exist together or not at all
+        # (a failure here removes the bytes again; a request's later rollback could not).
+        with unit_of_work() as session:
             session.add(row)
-            session.commit()
         return row
 
     def abort(self) -> None:

@@ -35,6 +35,7 @@ from backend.services.whatsapp.compose import (
 )
 from backend.services.whatsapp.queue import queued_message
 from backend.services.whatsapp.records import STATUSES
+from backend.services.whatsapp.sender import wake_after_commit
 
 M = MarketingLog
 Q = WhatsAppOutbox
@@ -137,6 +138,7 @@ def send_bulk(session: Session, body: SendBulkIn, user: AuthUser) -> dict[str, A
         _insert(session, M.__table__, rows)
         _insert(session, Q.__table__, outbox)  # the sender sends only what is here (queue.py)
         check_logs(session, actor, [r["id"] for r in rows])
+        wake_after_commit(session)
     answer["batch_id"] = batch.id
     return answer
 
@@ -228,4 +230,5 @@ def resume_batch(session: Session, batch_id: str) -> dict[str, Any]:
         raise Conflict(f"Only a paused batch can be resumed (this one is {batch.status})")
     batch.status, batch.pause_reason, batch.updated_date = "queued", None, utcnow()
     session.flush()
+    wake_after_commit(session)
     return batch_view(session, batch_id)
