@@ -5,7 +5,7 @@ What the Base44 integrations call (UploadFile, UploadPrivateFile, CreateFileSign
 - `save_stream(chunks, filename=..., declared_type=..., user=..., private=...)`: raw bytes → the record
 - `create_signed_url(session, file_uri, expires_in)` / `signed_url(key, expires_in)`: an expiring link
 - `resolve_file_uri(uri)`: `file_uri` (the bare key; a `files://<key>` or one of our file URLs is accepted
-  too) → key; `get_file(session, uri)` and `open_file(session, uri)` for the row and the bytes.
+  too) → key; `get_file(session, uri)` for its row.
 A record is `{file_url, file_uri, file_name, size, content_type, sha256, private}`; a private file's
 `file_url` is null (it is fetched through a signed link only).
 """
@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -214,12 +214,6 @@ def get_file(session: Session, uri: Any) -> StoredFile:
     if row is None:
         raise NotFound("No such file")
     return row
-
-
-def open_file(session: Session, uri: Any) -> tuple[StoredFile, Iterator[bytes]]:
-    """The row and an iterator over the bytes (for integrations that read a file's content)."""
-    row = get_file(session, uri)
-    return row, get_storage().open(row.key)
 
 
 def create_signed_url(session: Session, file_uri: Any, expires_in: Any = 300) -> str:

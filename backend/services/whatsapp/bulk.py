@@ -26,7 +26,7 @@ from backend.services.query import select_ids
 from backend.services.registry import get_spec
 from backend.services.whatsapp.access import check_logs, hidden_records, may_send
 from backend.services.whatsapp.compose import (
-    Target,
+    Recipient,
     check_placeholders,
     content_for,
     missing_template_params,
@@ -55,9 +55,9 @@ def _audience(session: Session, audience: AudienceIn, actor: Actor) -> list[dict
     return [{key: record_id} for record_id in ids]
 
 
-def _screen(targets: list[Target]) -> tuple[list[Target], list[dict[str, Any]]]:
+def _screen(targets: list[Recipient]) -> tuple[list[Recipient], list[dict[str, Any]]]:
     """In order: unknown records, invalid phones, repeats of a phone already seen, opted out."""
-    keep: list[Target] = []
+    keep: list[Recipient] = []
     skipped: list[dict[str, Any]] = []
     seen: set[str] = set()
     for target in targets:

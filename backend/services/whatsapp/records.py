@@ -17,8 +17,6 @@ from backend.models.whatsapp import WhatsAppOptOut
 from backend.services.whatsapp.phones import normalize
 
 STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "cancelled")
-# How far a message got: a status event may only move a log to a higher rank (never backward).
-RANK = {"queued": 0, "sending": 0, "unknown": 0, "sent": 1, "delivered": 2, "read": 3}
 # `opt_out_whatsapp` values meaning "opted out" (the exported app stores `כן`).
 OPT_OUT_VALUES = {"כן", "yes", "true", "1"}
 CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds

@@ -33,7 +33,7 @@ from backend.services.entities import Actor
 from backend.services.whatsapp import queue, sender
 from backend.services.whatsapp.access import check_logs, hidden_records, may_send
 from backend.services.whatsapp.compose import (
-    Target,
+    Recipient,
     check_placeholders,
     content_for,
     missing_template_params,
@@ -83,7 +83,7 @@ def _replay(session: Session, user_id: str, key: str, fingerprint: str) -> str |
     return str(row.id)
 
 
-def _recipient(session: Session, body: SendIn, actor: Actor) -> Target:
+def _recipient(session: Session, body: SendIn, actor: Actor) -> Recipient:
     recipient: dict[str, Any]
     if body.to is not None:
         field, recipient = "to", {"phone": body.to}
