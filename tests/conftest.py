@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ os.environ.update(
 )
 
 import pytest  # noqa: E402
+from _pytest.nodeid import NodeId  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from pwdlib import PasswordHash  # noqa: E402
 from pwdlib.hashers.argon2 import Argon2Hasher  # noqa: E402
@@ -82,6 +84,18 @@ IS_POSTGRES = _DB_URL.startswith("postgresql")
 # minutes hashing. Production keeps pwdlib's recommended parameters.
 security._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """schemathesis 4.32 names the test of each API operation `test_openapi_operation[GET /api/...]`, but under
+    pytest 9 all 288 share the nodeid `...::test_openapi_operation` (it sets `_nodeid`, which pytest 9 no longer
+    reads). pytest-xdist schedules by nodeid, so `--dist loadfile` ran one of the 288. Each item gets back the
+    nodeid its name says, before xdist reads them."""
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        if counts[item.nodeid] > 1 and item.parent is not None and item.name != item.nodeid.rsplit("::", 1)[-1]:
+            item._id = NodeId.parse(f"{item.parent.nodeid}::{item.name}")  # type: ignore[attr-defined]
 
 
 def _reset_schema() -> None:
