@@ -136,7 +136,7 @@ def _claim_key(session: Session, user_id: str, key: str, fingerprint: str, log_i
 
 def reserve(session: Session, body: SendIn, user: AuthUser, idempotency_key: str | None) -> Reservation:
     """Check the request and write its message as `sending`, in the caller's transaction (the caller commits,
-    then calls `deliver`). Refusals raise before anything is written."""
+    then calls `deliver`). A refusal raises, and the caller's rollback takes whatever was written with it."""
     actor = may_send(user)
     fingerprint = _fingerprint(body)
     key = _check_key(idempotency_key) if idempotency_key is not None else None
