@@ -66,6 +66,12 @@ frontend-lock:
 	cd .cache/frontend-lock && npm install --package-lock-only --no-audit --no-fund
 	cp .cache/frontend-lock/package-lock.json tests/frontend/package-lock.json
 
+# Two processes (pytest-xdist; the machine has two cores), each with a database of its own (tests/conftest.py).
+# loadfile: a module's tests stay in one process, so module-scoped servers and data start once (xdist_group with
+# loadgroup does not take effect with pytest 9.2 and xdist 3.8: xdist renames nodes through an attribute pytest
+# 9 no longer reads). `make pytest PYTEST_ARGS=` runs in one process; `PYTEST_ARGS=tests/test_auth.py` one file.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 pytest: $(VENV)/.dev sdk-deps
 	@echo "== pytest on SQLite =="
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

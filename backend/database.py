@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, MetaData, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -136,14 +138,41 @@ def dialect_name(db: Session | Connection) -> str:
     return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request; commits once when the handler returns, rolls back on any error."""
-    session = get_sessionmaker()()
+@contextmanager
+def unit_of_work(sessions: Callable[[], Session] | None = None) -> Iterator[Session]:
+    """One unit of work: a session whose writes commit together when the block ends, or roll back when it
+    raises (or when `discard` was called). Services only flush; their owner decides. The owners are the
+    request (`get_session`) and the work that is not a request's: the outbox drainer and its hooks, the
+    WhatsApp sender, the reminder scheduler, the scripts — and what must outlive the request's rollback
+    (a sign-in attempt is counted even when its request fails)."""
+    session = (sessions or get_sessionmaker())()
     try:
         yield session
-        session.commit()
+        if session.info.pop("discard", False):
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def discard(session: Session) -> None:
+    """Keep nothing this unit of work wrote, though it ends normally (a refused import answers its report, a
+    dry run its plan): the owner rolls back instead of committing. The service never rolls back itself —
+    the same session may carry the caller's other writes, which must go with it or stay with it."""
+    session.info["discard"] = True
+
+
+def dialect_insert(db: Session | Connection) -> Callable[[Any], Any]:
+    """The database's own INSERT construct, which can say ON CONFLICT DO NOTHING (PostgreSQL's or SQLite's)."""
+    return postgresql.insert if dialect_name(db) == "postgresql" else sqlite.insert
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request, the request's unit of work: commits once when the handler returns (before
+    the response is sent), rolls back on any error. The outbox's after-commit work runs after that commit."""
+    with unit_of_work() as session:
+        yield session

@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend.config import EXIT_DATABASE, settings_or_exit
-from backend.database import get_engine, get_sessionmaker
+from backend.database import get_engine, unit_of_work
 from backend.errors import DomainError
 from backend.jsonutil import format_datetime
 from backend.models.user import User
@@ -141,9 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     settings_or_exit()
     command = COMMANDS[args.command][0]
     try:
-        with get_sessionmaker()() as session:
+        with unit_of_work() as session:
             command(session, args)
-            session.commit()
     except (Refused, DomainError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from alembic.config import Config
 from sqlalchemy import select, text
 
 from backend.config import EXIT_DATABASE, get_settings, settings_or_exit
-from backend.database import get_engine, get_sessionmaker
+from backend.database import get_engine, unit_of_work
 from backend.models.user import User
 from backend.services.users import create_user, find_by_email
 
@@ -57,7 +57,7 @@ def upgrade() -> None:
 
 def ensure_admin() -> None:
     settings = get_settings()
-    with get_sessionmaker()() as session:
+    with unit_of_work() as session:
         if session.scalar(select(User.id).where(User.role == "admin").limit(1)):
             print("An admin already exists; leaving users as they are.")
             return
@@ -82,7 +82,6 @@ def ensure_admin() -> None:
             # development the example password is refused at start-up anyway.
             enforce_rules=settings.environment != "development",
         )
-        session.commit()
         print(f"Created the first admin: {settings.admin_email}")
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from backend.config import get_settings
 from tests.conftest import make_user
+from tests.node_support import sdk_node_modules
 from tests.uvicorn_process import uvicorn_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,14 +37,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the
 @pytest.fixture(scope="module")
 def sdk_modules() -> Path:
     """tests/sdk/node_modules, installed from the committed lock file when missing."""
-    if not all((SDK_DIR / "node_modules" / name / "package.json").is_file() for name in ("sdk01", "sdk08")):
-        npm = shutil.which("npm")
-        assert npm is not None, "npm is needed to install tests/sdk (npm ci); it comes with Node"
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, capture_output=True, text=True, timeout=600
-        )
-        assert result.returncode == 0, f"npm ci in tests/sdk failed:\n{result.stdout}\n{result.stderr}"
-    return SDK_DIR / "node_modules"
+    return sdk_node_modules()
 
 
 @pytest.fixture(scope="module")

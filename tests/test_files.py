@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from backend.config import get_settings
+from backend.database import get_sessionmaker
 from backend.services import files as file_service
 from backend.services.storage import valid_key
 from tests import files_support
@@ -120,7 +121,7 @@ def test_private_file_needs_an_expiring_link_or_a_token(client: Any, agent: dict
     assert_error(client.get(f"/api/files/{key}"), 401, "unauthorized")
     assert client.get(f"/api/files/{key}", headers=agent["headers"]).status_code == 200
 
-    with file_service.get_sessionmaker()() as session:
+    with get_sessionmaker()() as session:
         link = file_service.create_signed_url(session, key, 60)
     assert "expires=" in link
     assert client.get(path_of(link)).status_code == 200
@@ -220,7 +221,7 @@ def test_upload_and_delete_need_a_token(client: Any) -> None:
 def test_signed_url_service_for_the_integrations(client: Any, agent: dict[str, Any]) -> None:
     key = upload(client, agent, png(), private="true").json()["file_uri"]
     public_key = upload(client, agent, png()).json()
-    with file_service.get_sessionmaker()() as session:
+    with get_sessionmaker()() as session:
         for uri in (key, f"files://{key}", f"http://x/api/files/{key}?sig=abc"):
             assert file_service.resolve_file_uri(uri) == key
             assert client.get(path_of(file_service.create_signed_url(session, uri, "120"))).status_code == 200

@@ -4,6 +4,8 @@ Every refusal is a 4xx with the error body and leaves no byte in storage and no 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +252,13 @@ def test_a_failed_metadata_row_leaves_no_orphan_bytes(
         def commit(self) -> None:
             raise OperationalError("INSERT INTO files", {}, Exception("database went away"))
 
-    monkeypatch.setattr(file_service, "get_sessionmaker", lambda: BrokenSession)
+    @contextmanager
+    def broken_unit_of_work(*_: Any) -> Iterator[BrokenSession]:
+        session = BrokenSession()
+        yield session
+        session.commit()
+
+    monkeypatch.setattr(file_service, "unit_of_work", broken_unit_of_work)
     assert_error(upload(client, agent, png()), 503, "service_unavailable")
     assert stored_objects(storage) == []
 

@@ -56,6 +56,7 @@ from backend.services.whatsapp.sender import Sender
 from tests.conftest import make_user
 from tests.fake_whatsapp import FakeWhatsApp
 from tests.frontend_build import EXPORT, BuildError, built_frontend, static_server
+from tests.node_support import sdk_node_modules
 from tests.uvicorn_process import uvicorn_process
 from tests.whatsapp_support import FAST, drain, wait_for
 
@@ -522,15 +523,7 @@ def frontend_dist() -> Path:
 @pytest.fixture(scope="module")
 def playwright_core() -> Path:
     """tests/sdk/node_modules/playwright-core, installed from the committed lock file when missing."""
-    module = SDK_DIR / "node_modules" / "playwright-core"
-    if not (module / "package.json").is_file():
-        npm = shutil.which("npm")
-        assert npm is not None, "npm is needed to install tests/sdk (npm ci); it comes with Node"
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, capture_output=True, text=True, timeout=600
-        )
-        assert result.returncode == 0, f"npm ci in tests/sdk failed:\n{result.stdout}\n{result.stderr}"
-    return module
+    return sdk_node_modules() / "playwright-core"
 
 
 @contextmanager

@@ -177,6 +177,7 @@ def _hammer(url: str, token: str, params: dict[str, str], clients: int, seconds:
     )
 
 
+@pytest.mark.alone  # its p99 is measured: not beside the other test process
 def test_backreference_regex_from_many_clients_keeps_me_fast_and_leaves_nothing_running() -> None:
     user = make_user("hostile@example.com")
     now = utcnow()
@@ -210,6 +211,7 @@ def test_backreference_regex_from_many_clients_keeps_me_fast_and_leaves_nothing_
 
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="statement_timeout and table locks are PostgreSQL's")
+@pytest.mark.alone  # its p99 is measured: not beside the other test process
 def test_reads_stuck_on_a_locked_table_stop_at_the_statement_timeout_while_me_stays_fast() -> None:
     """A read the database cannot answer in time (here: waiting on a migration-style table lock) ends at
     DB_STATEMENT_TIMEOUT_MS as a 400 with the error body, on both read paths (the fast lane's asyncpg

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from backend.database import get_sessionmaker
+from backend.database import get_sessionmaker, unit_of_work
 from backend.services.auth import AuthUser, authenticate
 from backend.services.entities import Actor
 from backend.services.importer import import_entities_file, import_entities_upload
@@ -111,9 +111,8 @@ def _actor(user: dict[str, Any]) -> Actor:
 
 def test_import_entities_as_admin_keeps_ids_and_adds_new_rows(admin: dict[str, Any]) -> None:
     content = "full_name,phone,id,created_by\nדנה,'+97250,c1,dana@office.co.il\nחדש,052,,\n".encode()
-    with get_sessionmaker()() as session:
+    with unit_of_work() as session:  # the request's part: the owner commits (or rolls back a refused import)
         answer = import_entities_file(session, "Contact", content, filename="c.csv", actor=_actor(admin), trusted=True)
-        session.commit()
     assert answer["status"] == "success", answer
     assert [r["full_name"] for r in answer["output"]] == ["דנה", "חדש"]
     records = {r["record"]["full_name"]: r["record"] for r in stored("Contact").values()}
@@ -123,11 +122,10 @@ def test_import_entities_as_admin_keeps_ids_and_adds_new_rows(admin: dict[str, A
 
 def test_import_entities_as_agent_creates_new_records_only(agent: dict[str, Any]) -> None:
     content = json.dumps([{"id": "c1", "full_name": "דנה", "created_by": "someone@else", "is_sample": True}]).encode()
-    with get_sessionmaker()() as session:
+    with unit_of_work() as session:
         answer = import_entities_file(
             session, "Contact", content, filename="c.json", actor=_actor(agent), trusted=False
         )
-        session.commit()
     assert answer["status"] == "success"
     (record,) = [r["record"] for r in stored("Contact").values()]
     assert record["id"] != "c1" and record["created_by"] == agent["email"] and record["is_sample"] is False
@@ -142,10 +140,9 @@ def test_import_entities_refuses_a_broken_file_whole(admin: dict[str, Any]) -> N
     }
     answers = {}
     for label, content in cases.items():
-        with get_sessionmaker()() as session:
+        with unit_of_work() as session:
             entity = "Client" if label == "bad row" else "Contact"
             answer = import_entities_file(session, entity, content, filename="x.csv", actor=_actor(admin), trusted=True)
-            session.commit()
         assert answer["status"] == "error" and answer["output"] is None, label
         answers[label] = answer["details"]
     assert (
@@ -174,8 +171,9 @@ def test_import_entities_upload_reads_a_multipart_body(admin: dict[str, Any]) ->
     user = authenticate_token(admin["token"])
 
     async def call() -> dict[str, Any]:
-        return await import_entities_upload(chunks(), f"multipart/form-data; boundary={boundary}", entity="Contact",
-                                            user=user)  # fmt: skip
+        with unit_of_work() as session:  # the request's
+            return await import_entities_upload(session, chunks(), f"multipart/form-data; boundary={boundary}",
+                                                entity="Contact", user=user)  # fmt: skip
 
     answer = anyio.run(call)
     assert answer["status"] == "success" and answer["output"][0]["id"] == "c1"

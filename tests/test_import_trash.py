@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backend.database import get_sessionmaker
+from backend.database import get_sessionmaker, unit_of_work
 from backend.services.entities import Actor
 from backend.services.importer import import_entities_file
 from backend.services.registry import get_spec
@@ -79,11 +79,10 @@ def import_into(client: Any, admin: dict[str, Any], how: str, fmt: str, content:
         response = client.post("/api/admin/import/Contact", files=files, headers=admin["headers"])
         assert response.status_code == 200 and response.json()["rejected"] == 0, response.text
     else:
-        with get_sessionmaker()() as session:
+        with unit_of_work() as session:
             answer = import_entities_file(
                 session, "Contact", content, filename=name, actor=Actor(admin["id"], admin["email"]), trusted=True
             )
-            session.commit()
         assert answer["status"] == "success", answer
         output = {r["id"]: r.get("deleted_date") for r in answer["output"]}
         assert output["c1"] is None and output["c2"] is not None and output["c3"] is not None

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_user
+from tests.node_support import sdk_node_modules
 from tests.uvicorn_process import uvicorn_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,15 +66,7 @@ def frontend() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def playwright_core() -> Path:
     """tests/sdk/node_modules/playwright-core, installed from the committed lock file when missing."""
-    module = SDK_DIR / "node_modules" / "playwright-core"
-    if not (module / "package.json").is_file():
-        npm = shutil.which("npm")
-        assert npm is not None, "npm is needed to install tests/sdk (npm ci); it comes with Node"
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=SDK_DIR, capture_output=True, text=True, timeout=600
-        )
-        assert result.returncode == 0, f"npm ci in tests/sdk failed:\n{result.stdout}\n{result.stderr}"
-    return module
+    return sdk_node_modules() / "playwright-core"
 
 
 @pytest.fixture(scope="module")

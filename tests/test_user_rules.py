@@ -3,6 +3,7 @@ and a disabled account's sign-in indistinguishable from a wrong password."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,6 +26,11 @@ def _update(client: Any, surface: str, actor: dict[str, Any], target_id: str, bo
     if surface == "rest":
         return client.put(f"/api/users/{target_id}", headers=actor["headers"], json=body)
     return client.put(f"{B44}/{target_id}", headers=actor["headers"], json=body)
+
+
+def _list(client: Any, surface: str, actor: dict[str, Any], q: str | None = None) -> Any:
+    params = {"q": q} if q is not None else None
+    return client.get("/api/users" if surface == "rest" else B44, headers=actor["headers"], params=params)
 
 
 def _delete(client: Any, surface: str, actor: dict[str, Any], target_id: str) -> Any:
@@ -101,3 +107,24 @@ def test_a_disabled_account_answers_the_right_password_like_a_wrong_one(client: 
     assert_error(wrong, 401, "unauthorized")
     assert right.json() == wrong.json()
     assert right.headers.get("www-authenticate") == wrong.headers.get("www-authenticate")
+
+
+@pytest.mark.parametrize("surface", ["rest", "base44"])
+def test_the_user_list_follows_one_rule_on_both_surfaces(client: Any, admin: dict[str, Any], surface: str) -> None:
+    """The users service decides who is listed and how `q` narrows it; each surface only passes the caller."""
+    agent = make_user("lister-agent@example.com", app_role="agent")
+    make_user("lister-manager@example.com", app_role="office_manager")
+    everyone = _list(client, surface, admin).json()
+    assert {u["email"] for u in everyone} == {admin["email"], agent["email"], "lister-manager@example.com"}
+    agents = _list(client, surface, admin, '{"app_role": "agent"}').json()
+    assert [u["email"] for u in agents] == [agent["email"]]
+    assert _list(client, surface, admin, '{"app_role": "nobody"}').json() == []
+    assert_error(_list(client, surface, admin, '{"app_role": {"$ne": "agent"}}'), 400, "bad_request")
+    assert_error(_list(client, surface, admin, "not json"), 400, "bad_request")
+    mine = _list(client, surface, agent)
+    if surface == "rest":  # /api/users is the admins' (API.md §4)
+        assert_error(mine, 403, "forbidden")
+    else:  # anyone else sees only themselves, whatever `q` names
+        assert [u["email"] for u in mine.json()] == [agent["email"]]
+        named = _list(client, surface, agent, json.dumps({"email": admin["email"]})).json()
+        assert named == []

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
-from backend.models import MarketingLead
+from backend.database import get_session, get_sessionmaker, unit_of_work
+from backend.models import MarketingLead, MarketingLog
 from backend.models.whatsapp import WhatsAppOptOut
 from backend.services.whatsapp.providers import ConsoleProvider, get_provider
 from backend.services.whatsapp.records import today_text
@@ -246,3 +250,55 @@ def test_provider_down_is_failed_network(
     assert (body["status"], body["error_code"]) == ("failed", "network")
     with get_sessionmaker()() as session:
         assert session.scalars(select(WhatsAppOptOut)).all() == []
+
+
+def test_the_message_goes_out_only_after_its_row_is_committed(
+    client: Any, manager: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reserve, commit, then deliver: when the provider is called, another connection already sees the row."""
+    provider = get_provider()
+    seen: list[Any] = []
+    real_send = provider.send
+
+    def spy(message: Any) -> Any:
+        with get_sessionmaker()() as other:  # another connection: only committed rows
+            seen.append(other.scalar(select(MarketingLog.status).where(MarketingLog.id == message.ref)))
+        return real_send(message)
+
+    monkeypatch.setattr(provider, "send", spy)
+    body = client.post(URL, headers=manager["headers"], json={"to": "+972525551234", "message": "x"}).json()
+    assert seen == ["sending"] and body["status"] == "sent"
+
+
+def test_a_request_whose_commit_fails_sends_nothing(app: Any, client: Any, manager: dict[str, Any]) -> None:
+    """The request's unit of work fails at its commit, after the message was reserved: nothing is sent, and
+    nothing is kept (before, the service committed the row itself and sent before the request's commit)."""
+    before = len(get_provider().records)  # type: ignore[attr-defined]
+
+    def request_session_whose_commit_fails() -> Iterator[Session]:
+        with unit_of_work() as session:
+            yield session
+            raise OperationalError("COMMIT", {}, Exception("database went away"))
+
+    app.dependency_overrides[get_session] = request_session_whose_commit_fails
+    try:
+        response = client.post(URL, headers=manager["headers"], json={"to": "+972525551234", "message": "x"})
+    finally:
+        del app.dependency_overrides[get_session]
+    assert_error(response, 503, "service_unavailable")
+    assert len(get_provider().records) == before  # type: ignore[attr-defined]
+    assert logs() == []
+
+
+def test_the_same_key_at_once_sends_one_message(client: Any, manager: dict[str, Any]) -> None:
+    """Two requests with one Idempotency-Key racing: the loser waits for the winner's commit and answers with
+    its message; exactly one goes out."""
+    before = len(get_provider().records)  # type: ignore[attr-defined]
+    headers = {**manager["headers"], "Idempotency-Key": "race/1"}
+    payload = {"to": "+972525551234", "message": "once"}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: client.post(URL, headers=headers, json=payload), range(2)))
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert len(get_provider().records) == before + 1  # type: ignore[attr-defined]
+    assert [row.status for row in logs()] == ["sent"]

@@ -1,5 +1,8 @@
 """The real app under uvicorn in a subprocess on a free loopback port, for tests driven from Node or a
-browser. It shares the tests' database and settings (the environment tests/conftest.py set)."""
+browser. It shares the tests' database and settings (the environment tests/conftest.py set).
+
+The socket is bound here and handed to uvicorn (`--fd`), not picked by number and bound again by the child:
+with tests running in parallel (pytest-xdist), another worker could take a port between the two."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ START_LIMIT = 60.0  # seconds to wait for /api/health before giving up (not a sp
 
 
 def free_port() -> int:
+    """A port free right now (for servers that bind it themselves: a small window remains before they do)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -30,7 +34,10 @@ def free_port() -> int:
 @contextmanager
 def uvicorn_process(extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Yields the base URL once /api/health answers; the server is always stopped afterwards."""
-    port = free_port()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PUBLIC_URL": base_url, **(extra_env or {})}  # absolute URLs the app builds point here
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in the finally below)
@@ -41,12 +48,14 @@ def uvicorn_process(extra_env: dict[str, str] | None = None) -> Iterator[str]:
         return log.read()[-6000:]
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", "backend.main:app", "--fd", str(listener.fileno())],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        pass_fds=(listener.fileno(),),
     )
+    listener.close()  # the server holds it now
     try:
         deadline = time.monotonic() + START_LIMIT
         while True:

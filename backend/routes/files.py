@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from backend.deps import CurrentUser, SessionDep, require_admin
 from backend.jsonbody import JsonRoute
@@ -46,7 +45,6 @@ _MULTIPART_DOC = {
 async def upload(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
     private: Annotated[bool, Query(description="Private: no public file_url, fetched by signed link")] = False,
 ) -> Response:
     """Upload one file (multipart field `file`), streamed to storage. Its type is judged by its content.
@@ -54,8 +52,8 @@ async def upload(
     `413` above UPLOAD_MAX_BYTES, `415` for a type not in UPLOAD_ALLOWED_TYPES, `422` without a `file`
     part or for an empty file.
     """
-    # End the auth query's transaction now: a long upload must not hold a database connection.
-    await run_in_threadpool(session.commit)
+    # No request session here: the auth check ran on the executor, and the file's row is written with its
+    # bytes (files.save_upload), so no database connection is held while the upload streams in.
     length = request.headers.get("content-length", "")
     record = await file_service.save_upload(
         request.stream(),

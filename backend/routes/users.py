@@ -18,9 +18,10 @@ UserId = Annotated[str, Path(max_length=64)]
 
 
 @router.get("", response_model=list[UserOut], operation_id="users_list")
-def list_users(session: SessionDep) -> Response:
-    """Every user."""
-    return JSONResponse(user_service.list_users(session))
+def list_users(session: SessionDep, admin: AdminUser, q: str | None = None) -> Response:
+    """Every user, newest first; `q` takes plain equality filters (`{"app_role": "agent"}`), as on Base44's
+    `User` list."""
+    return JSONResponse(user_service.list_users(session, admin, q))
 
 
 @router.post("", response_model=UserOut, status_code=201, operation_id="users_create")

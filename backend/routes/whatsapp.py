@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 
-from backend.deps import CurrentUser, SessionDep
+from backend.deps import AfterCommitResponse, CurrentUser, SessionDep
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.schemas.whatsapp import BatchOut, SendBulkIn, SendBulkOut, SendIn
 from backend.services.whatsapp import bulk, send, webhooks
 from backend.services.whatsapp.access import may_manage_batches
-from backend.services.whatsapp.sender import wake_inapp_sender
 
 router = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"], route_class=JsonRoute)
 public = APIRouter(prefix="/api/whatsapp", tags=["whatsapp"], route_class=JsonRoute)
@@ -32,12 +31,13 @@ def send_message(
     placeholders allowed) or an approved `template`. Answers `200` with the MarketingLog of the attempt
     (`sent`, `failed` with the provider's code, or `unknown` when the provider did not answer in time).
     Invalid phone → 422, opted out → 409. A repeat with the same `Idempotency-Key` returns the first
-    result and sends nothing."""
-    return JSONResponse(send.send_one(session, body, user, idempotency_key))
+    result and sends nothing. The message is written first and sent once that write has committed."""
+    reservation = send.reserve(session, body, user, idempotency_key)
+    return AfterCommitResponse(lambda: send.deliver(reservation))
 
 
 @router.post("/send-bulk", status_code=202, response_model=SendBulkOut, operation_id="whatsapp_send_bulk")
-def send_bulk(body: SendBulkIn, session: SessionDep, user: CurrentUser, tasks: BackgroundTasks) -> Response:
+def send_bulk(body: SendBulkIn, session: SessionDep, user: CurrentUser) -> Response:
     """Queue up to 10,000 messages (a `recipients` list or an `audience` query) and answer `202` once they
     are stored. Duplicates (after E.164 normalisation), invalid phones, opted-out recipients and unknown
     records are skipped and listed. `dry_run: true` reports the same without queueing anything."""
@@ -45,8 +45,7 @@ def send_bulk(body: SendBulkIn, session: SessionDep, user: CurrentUser, tasks: B
     headers = {}
     if answer["batch_id"]:
         headers["Location"] = f"/api/whatsapp/batches/{answer['batch_id']}"
-        tasks.add_task(wake_inapp_sender)  # runs after the response, so after the commit
-    return JSONResponse(answer, status_code=202, headers=headers, background=tasks)
+    return JSONResponse(answer, status_code=202, headers=headers)  # the sender wakes once this commits
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, operation_id="whatsapp_batch")
@@ -64,12 +63,10 @@ def cancel_batch(batch_id: BatchId, session: SessionDep, user: CurrentUser) -> R
 
 
 @router.post("/batches/{batch_id}/resume", response_model=BatchOut, operation_id="whatsapp_batch_resume")
-def resume_batch(batch_id: BatchId, session: SessionDep, user: CurrentUser, tasks: BackgroundTasks) -> Response:
+def resume_batch(batch_id: BatchId, session: SessionDep, user: CurrentUser) -> Response:
     """Resume a batch the sender paused because the provider refused the access token (code 190)."""
     may_manage_batches(user, "update")
-    answer = bulk.resume_batch(session, batch_id)
-    tasks.add_task(wake_inapp_sender)
-    return JSONResponse(answer, background=tasks)
+    return JSONResponse(bulk.resume_batch(session, batch_id))
 
 
 @public.get("/webhook", response_class=PlainTextResponse, operation_id="whatsapp_webhook_verify")
@@ -83,9 +80,9 @@ def verify_webhook(
 
 
 @public.post("/webhook", operation_id="whatsapp_webhook")
-async def receive_webhook(request: Request) -> Response:
+async def receive_webhook(request: Request, session: SessionDep) -> Response:
     """Status and inbound-message events, authenticated by `X-Hub-Signature-256` (HMAC-SHA256 of the raw
     body with the app secret): missing → 401, wrong → 403, not an event → 400."""
     raw = await request.body()
     signature = request.headers.get("x-hub-signature-256")
-    return JSONResponse(await run_in_threadpool(webhooks.handle_event, raw, signature))
+    return JSONResponse(await run_in_threadpool(webhooks.handle_event, session, raw, signature))

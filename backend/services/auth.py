@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import unit_of_work
 from backend.errors import BadRequest, RateLimited, Unauthorized
 from backend.executor import Precompiled, executor
 from backend.models.base import utcnow
@@ -116,12 +116,12 @@ def _record_attempt(email: str, ip: str) -> None:
     recorded (60 parallel tries: 31 password checks instead of 5). Here the attempt's row is written
     first and counted in the same transaction; on PostgreSQL that transaction holds an advisory lock per
     email and per address, so concurrent attempts for either count one after another (SQLite holds its
-    one write lock from the INSERT to the commit anyway). Past a limit the transaction rolls back — the
-    refused attempt is not counted — and the answer is 429. A successful sign-in deletes the rows again.
-    Its own transaction: the request's session rolls back with a 401, the count must stay.
+    one write lock from the INSERT to the commit anyway). Past a limit the 429 raised in the unit of work
+    rolls it back — the refused attempt is not counted. A successful sign-in deletes the rows again.
+    Its own unit of work: the request's session rolls back with a 401, the count must stay.
     """
     settings = get_settings()
-    with get_sessionmaker()() as other:
+    with unit_of_work() as other:
         if other.get_bind().dialect.name == "postgresql":
             for key in sorted({_lock_key("email", email), _lock_key("ip", ip)}):  # one order: no deadlock
                 other.execute(select(func.pg_advisory_xact_lock(key)))
@@ -137,13 +137,11 @@ def _record_attempt(email: str, ip: str) -> None:
                 select(func.count(), func.min(LoginFailure.at)).where(condition, LoginFailure.at >= since)
             ).one()
             if count > limit:  # this attempt included
-                other.rollback()
                 ends = oldest + dt.timedelta(seconds=settings.login_window_seconds)
                 raise RateLimited(
                     "Too many failed sign-in attempts; try again later",
                     retry_after=int((ends - utcnow()).total_seconds()) + 1,
                 )
-        other.commit()
 
 
 def login(session: Session, email: Any, password: Any, ip: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ What the Base44 integrations call (UploadFile, UploadPrivateFile, CreateFileSign
 - `save_stream(chunks, filename=..., declared_type=..., user=..., private=...)`: raw bytes → the record
 - `create_signed_url(session, file_uri, expires_in)` / `signed_url(key, expires_in)`: an expiring link
 - `resolve_file_uri(uri)`: `file_uri` (the bare key; a `files://<key>` or one of our file URLs is accepted
-  too) → key; `get_file(session, uri)` and `open_file(session, uri)` for the row and the bytes.
+  too) → key; `get_file(session, uri)` for its row.
 A record is `{file_url, file_uri, file_name, size, content_type, sha256, private}`; a private file's
 `file_url` is null (it is fetched through a signed link only).
 """
@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import unit_of_work
 from backend.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed, field_error
 from backend.models.file import StoredFile
 from backend.services import file_access
@@ -156,10 +156,10 @@ class _Upload:
             created_by=user.email if user else None,
             created_by_id=user.id if user else None,
         )
-        # Its own transaction, committed before we answer: the bytes and the row exist together or not at all.
-        with get_sessionmaker()() as session:
+        # Its own unit of work, committed before we answer: the bytes and the row exist together or not at all
+        # (a failure here removes the bytes again; a request's later rollback could not).
+        with unit_of_work() as session:
             session.add(row)
-            session.commit()
         return row
 
     def abort(self) -> None:
@@ -216,12 +216,6 @@ def get_file(session: Session, uri: Any) -> StoredFile:
     if row is None:
         raise NotFound("No such file")
     return row
-
-
-def open_file(session: Session, uri: Any) -> tuple[StoredFile, Iterator[bytes]]:
-    """The row and an iterator over the bytes (for integrations that read a file's content)."""
-    row = get_file(session, uri)
-    return row, get_storage().open(row.key)
 
 
 def create_signed_url(session: Session, file_uri: Any, expires_in: Any = 300, viewer: Viewer | None = None) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
-from backend.database import get_sessionmaker
+from backend.database import unit_of_work
 from backend.models.base import utcnow
 from backend.models.outbox import OutboxEntry
 from backend.services import hooks
@@ -41,15 +41,30 @@ def record(session: Session, entity: str, ids: list[str], kind: hooks.WriteKind 
     session.info["outbox"] = True
 
 
+def after_commit(session: Session, signal: Callable[[], object]) -> None:
+    """Call `signal` once the caller's transaction has committed (never if it rolls back): a cheap nudge to a
+    thread that should look at what was just written — the WhatsApp sender for a queued message. Durable work
+    goes through `record`; a signal lost with a crash costs only the wait for that thread's next poll."""
+    signals: list[Callable[[], object]] = session.info.setdefault("after_commit", [])
+    if signal not in signals:
+        signals.append(signal)
+
+
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
     if session.info.pop("outbox", False):
         wake()
+    for signal in session.info.pop("after_commit", ()):
+        try:
+            signal()
+        except Exception:  # a nudge: the commit stands, the thread finds the work on its next poll
+            log.exception("after-commit signal %r failed", signal)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop("outbox", None)
+    session.info.pop("after_commit", None)
 
 
 def _backoff(attempts: int) -> dt.timedelta:
@@ -81,8 +96,7 @@ def _claim(session: Session, limit: int) -> list[tuple[int, str, str, list[str],
 
 def drain(sessions: Callable[[], Session] | None = None, limit: int = BATCH) -> int:
     """Run the hooks of up to `limit` due rows; answers how many rows were handled (done or retried later)."""
-    sessions = sessions or get_sessionmaker()
-    with sessions() as session, session.begin():
+    with unit_of_work(sessions) as session:
         claimed = _claim(session, limit)
     for entry_id, entity, kind, ids, attempts in claimed:
         try:
@@ -90,16 +104,16 @@ def drain(sessions: Callable[[], Session] | None = None, limit: int = BATCH) -> 
         except Exception as exc:  # retried later; the others in the batch go on
             _failed(sessions, entry_id, entity, kind, attempts + 1, exc)
             continue
-        with sessions() as session, session.begin():
+        with unit_of_work(sessions) as session:
             session.execute(delete(OutboxEntry).where(OutboxEntry.id == entry_id))
     return len(claimed)
 
 
 def _failed(
-    sessions: Callable[[], Session], entry_id: int, entity: str, kind: str, attempts: int, exc: Exception
+    sessions: Callable[[], Session] | None, entry_id: int, entity: str, kind: str, attempts: int, exc: Exception
 ) -> None:
     final = attempts >= MAX_ATTEMPTS
-    with sessions() as session, session.begin():
+    with unit_of_work(sessions) as session:
         session.execute(
             update(OutboxEntry)
             .where(OutboxEntry.id == entry_id)

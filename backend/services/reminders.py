@@ -20,11 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import dialect_insert, unit_of_work
 from backend.models import ENTITY_MODELS, MeetingReminder
 from backend.models.base import utcnow
 from backend.services import hooks, outbox
@@ -105,9 +104,8 @@ def schedule(session: Session, meeting_id: str) -> str:
     """Bring one meeting's reminder row up to date (caller commits); answers its status."""
     plan = plan_for(_meeting(session, meeting_id))
     now = utcnow()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(
-        dialect.insert(R)
+        dialect_insert(session)(R)
         .values(meeting_id=meeting_id, status="new", attempts=0, created_date=now, updated_date=now)
         .on_conflict_do_nothing(index_elements=["meeting_id"])
     )
@@ -123,10 +121,9 @@ def schedule(session: Session, meeting_id: str) -> str:
 
 def after_meeting_write(_entity: str, ids: list[str], _kind: hooks.WriteKind) -> None:
     """The Meeting after-write hook (outbox): create, move or cancel each meeting's reminder."""
-    with get_sessionmaker()() as session:
+    with unit_of_work() as session:
         for meeting_id in ids:
             schedule(session, meeting_id)
-        session.commit()
 
 
 # ---- the scheduler --------------------------------------------------------------------------------------
@@ -209,12 +206,12 @@ def _send_one(session: Session, meeting_id: str, remind_at: dt.datetime, now: dt
     if refused is not None:
         ok = _finish(session, meeting_id, remind_at, status="not_sent", phone=phone, reason=f"{phone} {refused}")
         return "not_sent" if ok else "skipped"
+    # Settled first, queued second, in one transaction: a reminder another worker settled meanwhile queues nothing.
+    if not _finish(session, meeting_id, remind_at, status="sent", sent_for=remind_at, phone=phone, reason=None):
+        return "skipped"
     text, template = _content(meeting, name)
     log_id = queue_message(session, phone, text=text, template=template, contact_id=contact_id, created_by="reminders")
-    if not _finish(session, meeting_id, remind_at, status="sent", sent_for=remind_at, phone=phone,
-                   marketing_log_id=log_id, reason=None):  # fmt: skip
-        session.rollback()  # another worker settled it first: the message is not queued
-        return "skipped"
+    session.execute(update(R).where(R.meeting_id == meeting_id).values(marketing_log_id=log_id))
     return "sent"
 
 
@@ -222,11 +219,10 @@ def sweep(limit: int = SWEEP) -> int:
     """Schedule live meetings that have no reminder row yet — written without hooks (the import script, the
     admin import) — a few hundred per round; answers how many."""
     missing = ~exists().where(R.meeting_id == Meeting.id)
-    with get_sessionmaker()() as session:
+    with unit_of_work() as session:
         ids = list(session.scalars(select(Meeting.id).where(Meeting.deleted_at.is_(None), missing).limit(limit)))
         for meeting_id in ids:
             schedule(session, meeting_id)
-        session.commit()
     return len(ids)
 
 
@@ -238,41 +234,35 @@ def _anything_due(session: Session, now: dt.datetime) -> bool:
 
 def send_due() -> dict[str, int]:
     """Send every reminder due now; answers counts by outcome. Safe with any number of workers."""
-    sessions = get_sessionmaker()
     counts: dict[str, int] = {}
     if get_settings().meeting_reminders:
         swept = sweep()
         if swept:
             log.info("meeting reminders: scheduled %d meeting(s) written without hooks", swept)
-    with sessions() as session:
+    with unit_of_work() as session:
         if not _anything_due(session, utcnow()):
             return {}
     while True:
         now = utcnow()
-        with sessions() as session, session.begin():
+        with unit_of_work() as session:
             claimed = _claim(session, now)
         if not claimed:
             break
         for meeting_id, remind_at, attempts in claimed:
-            with sessions() as session:
-                try:
+            try:
+                with unit_of_work() as session:
                     outcome = _send_one(session, meeting_id, remind_at, now)
-                    session.commit()
-                except Exception as exc:  # the lease runs out and the row is due again, a few times
-                    log.exception("meeting reminder %s failed (attempt %d)", meeting_id, attempts)
-                    session.rollback()
-                    outcome = "error"
-                    if attempts >= MAX_ATTEMPTS:
-                        reason = f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}"[:2000]
+            except Exception as exc:  # the lease runs out and the row is due again, a few times
+                log.exception("meeting reminder %s failed (attempt %d)", meeting_id, attempts)
+                outcome = "error"
+                if attempts >= MAX_ATTEMPTS:
+                    reason = f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}"[:2000]
+                    with unit_of_work() as session:
                         _finish(session, meeting_id, remind_at, status="not_sent", reason=reason)
-                        session.commit()
             counts[outcome] = counts.get(outcome, 0) + 1
         if len(claimed) < BATCH:
             break
-    if counts.get("sent"):
-        from backend.services.whatsapp.sender import wake_inapp_sender
-
-        wake_inapp_sender()
+    if counts.get("sent"):  # the in-app sender was woken as each one committed (notify.queue_message)
         log.info("meeting reminders: %s", counts)
     return counts
 

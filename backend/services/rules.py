@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.services.query.filters import FIELD_OPERATORS, QueryCompiler
-from backend.services.query.targets import Cond, Target
+from backend.services.query.targets import Cond, FieldTarget
 
 OPERATIONS = ("create", "read", "update", "delete")
 RULE_KEYS = (*OPERATIONS, "write")
@@ -185,14 +185,14 @@ def _combine(op: str, parts: list[Folded]) -> Folded:
     return True if not queries else {"$nor": queries}
 
 
-def compile_folded(folded: Folded, resolve: Callable[[str], Target]) -> bool | Cond:
+def compile_folded(folded: Folded, resolve: Callable[[str], FieldTarget]) -> bool | Cond:
     """A folded rule as True, False, or the SQL condition the one query compiler makes of its `q` query."""
     if isinstance(folded, bool):
         return folded
     return QueryCompiler(resolve).compile(folded)
 
 
-def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], Target]) -> bool | Cond:
+def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], FieldTarget]) -> bool | Cond:
     """The rule as True (open for this user), False (closed) or a SQL condition on the record's fields."""
     return compile_folded(fold(rule, viewer), resolve)
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend.database import dialect_insert
 from backend.services.query.fields import record_columns, record_keys, to_record
 from backend.services.registry import EntitySpec
 
@@ -73,8 +73,7 @@ def insert_keeping_stored(
         else:
             writing.append(index)
     if writing:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(spec.table).on_conflict_do_nothing(), [rows[i] for i in writing])
+        session.execute(dialect_insert(session)(spec.table).on_conflict_do_nothing(), [rows[i] for i in writing])
         ids = [rows[i]["id"] for i in writing]
         written = set(session.scalars(select(spec.model.id).where(spec.model.id.in_(ids))))
         raced = [i for i in writing if rows[i]["id"] not in written]  # another writer took the key meanwhile

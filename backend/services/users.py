@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from backend.models.base import utcnow
 from backend.models.user import User
 from backend.services import rules
 from backend.services.entities import RECORD_ID
+from backend.services.query.params import parse_q
 from backend.services.registry import FIELD_NAME, MODELLED, stored_decls
 from backend.services.security import hash_password
 from backend.services.validation import MAX_DEPTH, MAX_EXTRA_BYTES, encode_extra, too_deep
@@ -79,11 +80,29 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
-def list_users(session: Session, only_id: str | None = None) -> list[dict[str, Any]]:
+class Caller(Protocol):
+    """Who asks (an `AuthUser`): the rules below depend on their id and whether they are the server's admin."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+def list_users(session: Session, caller: Caller, q: str | None = None) -> list[dict[str, Any]]:
+    """The users `caller` may see — an admin every user, anyone else only themselves — newest first, narrowed by
+    `q`'s plain equality filters (`{"app_role": "agent"}`). The same on both surfaces (REST lets only admins ask)."""
     query = select(User).order_by(User.created_date.desc(), User.id)
-    if only_id is not None:
-        query = query.where(User.id == only_id)
-    return [user_record(u) for u in session.scalars(query)]
+    if not caller.is_admin:
+        query = query.where(User.id == caller.id)
+    records = [user_record(u) for u in session.scalars(query)]
+    wanted = parse_q(q) if q else None
+    if not wanted:
+        return records
+    if any(not isinstance(v, str | int | bool | None) for v in wanted.values()):
+        raise BadRequest("The User list supports plain equality filters only")
+    return [r for r in records if all(r.get(k) == v for k, v in wanted.items())]
 
 
 def _apply_custom(user: User, data: dict[str, Any]) -> None:
@@ -204,7 +223,8 @@ def keep_an_admin(session: Session, user: User, *, role: str, disabled: bool, de
 
 
 def delete_user(session: Session, user_id: str, *, actor_id: str | None) -> None:
-    """Delete a user (their tokens stop working at once); never your own account, never the last admin."""
+    """Delete a user (their tokens stop working at once); never your own account, never the last admin — the
+    rules of both surfaces (`actor_id` None: the server's own scripts/admin.py, which has no account)."""
     if actor_id is not None and user_id == actor_id:
         raise Conflict("You cannot delete your own account; another administrator can")
     user = get_user(session, user_id)

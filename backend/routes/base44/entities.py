@@ -68,7 +68,9 @@ def update_many(app_id: AppId, entity: EntityName, session: SessionDep, user: Cu
 
 
 @router.post("/{entity}/import", operation_id="b44_import")
-async def import_file(app_id: AppId, entity: EntityName, request: Request, user: CurrentUser) -> Response:
+async def import_file(
+    app_id: AppId, entity: EntityName, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
     """`importEntities(file)`: a CSV (or JSON) file of records → `{"status", "details", "output"}`.
 
     A broken file or any refused row answers `status: "error"` and imports nothing. An admin's file
@@ -77,7 +79,7 @@ async def import_file(app_id: AppId, entity: EntityName, request: Request, user:
     """
     spec_for(app_id, entity)
     answer = await import_entities_upload(
-        request.stream(), request.headers.get("content-type"), entity=entity, user=user
+        session, request.stream(), request.headers.get("content-type"), entity=entity, user=user
     )
     return JSONResponse(answer)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
-from backend.deps import CurrentUser, SessionDep
+from backend.deps import AfterCommitResponse, CurrentUser, SessionDep
 from backend.errors import BadRequest, NotConfigured, NotFound, ValidationFailed
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, loads
@@ -23,7 +23,6 @@ from backend.services.matching import access as matching_access
 from backend.services.matching import generate_matches
 from backend.services.matching.runs import generate_and_alert
 from backend.services.whatsapp import bulk, send
-from backend.services.whatsapp.sender import wake_inapp_sender
 
 router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 integrations"], route_class=JsonRoute)
 NOT_CONFIGURED = {"InvokeLLM", "GenerateImage", "ExtractDataFromUploadedFile"}
@@ -56,7 +55,6 @@ async def core(app_id: AppId, name: str, request: Request, user: CurrentUser, se
     `SendEmail` (SMTP). `InvokeLLM`, `GenerateImage`, `ExtractDataFromUploadedFile` → 501 `not_configured`."""
     check_app(app_id)
     if name in ("UploadFile", "UploadPrivateFile"):
-        await run_in_threadpool(session.commit)  # a long upload must not hold the auth transaction open
         length = request.headers.get("content-length", "")
         saved = await file_service.save_upload(
             request.stream(), request.headers.get("content-type"), user=user, private=name == "UploadPrivateFile",
@@ -100,10 +98,8 @@ def function(
         matching_access.check_may_generate(Actor.of(user), params.pairing)
         return JSONResponse(generate_matches(session, **params.model_dump()))
     if name == "sendWhatsApp":
-        return JSONResponse(send.send_one(session, _model(SendIn, body), user, idempotency_key))
+        reservation = send.reserve(session, _model(SendIn, body), user, idempotency_key)
+        return AfterCommitResponse(lambda: send.deliver(reservation))
     if name == "sendWhatsAppBulk":
-        answer = bulk.send_bulk(session, _model(SendBulkIn, body), user)
-        session.commit()
-        wake_inapp_sender()
-        return JSONResponse(answer, status_code=202)
+        return JSONResponse(bulk.send_bulk(session, _model(SendBulkIn, body), user), status_code=202)
     raise NotFound(f"No function named {name[:60]!r}")

@@ -6,6 +6,7 @@ server trusts (CORS_ORIGINS, FRONTEND_URL, PUBLIC_URL), never an open redirect.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -13,8 +14,8 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
-from backend.deps import client_ip
+from backend.database import discard
+from backend.deps import SessionDep, client_ip
 from backend.errors import DomainError, Forbidden, Unauthorized
 from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
@@ -66,6 +67,7 @@ def login_page(
 @router.post("/login", response_class=HTMLResponse, operation_id="login_submit")
 def login_submit(
     request: Request,
+    session: SessionDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     from_url: Annotated[str, Form(max_length=2048)] = "",
@@ -74,41 +76,35 @@ def login_submit(
     reset_token: Annotated[str, Form(max_length=200)] = "",
     new_password: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    """Sign in (303 to `from_url` with `access_token`), or set a new password from a reset link."""
+    """Sign in (303 to `from_url` with `access_token`), or set a new password from a reset link. A refusal is
+    the form again with the reason, and keeps nothing the request wrote (the sign-in limit's count is its own)."""
     target = allowed_redirect(from_url) if from_url else allowed_redirect(get_settings().frontend_url)
     if from_url and target is None:
         return render_page(lang, error="bad_redirect", status=400)
     back, app = from_url or None, app_id or None
-    with get_sessionmaker()() as session:
-        try:
-            if reset_token:
-                auth_service.redeem_reset(session, reset_token, new_password)
-                session.commit()
-                return render_page(lang, notice="password_set", from_url=back, app_id=app)
-            result = auth_service.login(session, email, password, client_ip(request))
-            session.commit()
-        except DomainError as exc:
-            session.rollback()
-            return render_page(
-                lang, error=exc.code, message=exc.message, status=exc.status, email=email, headers=exc.headers,
-                from_url=back, app_id=app, reset_token=reset_token or None,
-            )  # fmt: skip
+    try:
+        if reset_token:
+            auth_service.redeem_reset(session, reset_token, new_password)
+            return render_page(lang, notice="password_set", from_url=back, app_id=app)
+        result = auth_service.login(session, email, password, client_ip(request))
+    except DomainError as exc:
+        discard(session)
+        return render_page(
+            lang, error=exc.code, message=exc.message, status=exc.status, email=email, headers=exc.headers,
+            from_url=back, app_id=app, reset_token=reset_token or None,
+        )  # fmt: skip
     if target is None:
         return render_page(lang, notice="signed_in", from_url=back, app_id=app)
     return RedirectResponse(_with_token(target, result["access_token"]), status_code=303)
 
 
 @router.get("/api/apps/auth/logout", operation_id="b44_logout")
-def logout(request: Request, from_url: str | None = None) -> Response:
+def logout(request: Request, session: SessionDep, from_url: str | None = None) -> Response:
     """Revokes the bearer token if one is sent, then 302 to `from_url` (trusted origins only)."""
     token = bearer_token(request.headers.get("authorization"))
     if token:
-        with get_sessionmaker()() as session:
-            try:
-                auth_service.logout(session, auth_service.authenticate(session, token))
-                session.commit()
-            except Unauthorized:
-                session.rollback()
+        with suppress(Unauthorized):  # not signed in (any more): nothing to revoke
+            auth_service.logout(session, auth_service.authenticate(session, token))
     target = allowed_redirect(from_url) if from_url else allowed_redirect(get_settings().frontend_url)
     if target is None:
         return render_page("he", error="bad_redirect", status=400)
@@ -116,7 +112,7 @@ def logout(request: Request, from_url: str | None = None) -> Response:
 
 
 @router.get("/api/apps/public/prod/public-settings/by-id/{app_id}", operation_id="b44_public_settings")
-def public_settings(app_id: AppId, request: Request) -> Response:
+def public_settings(app_id: AppId, request: Request, session: SessionDep) -> Response:
     """`200 {id, public_settings}` for a signed-in caller; without a valid token `403` with
     `extra_data.reason = "auth_required"`, which is what sends a Base44 0.8-template app to its login page."""
     check_app(app_id)
@@ -124,8 +120,7 @@ def public_settings(app_id: AppId, request: Request) -> Response:
     try:
         if not token:
             raise Unauthorized()
-        with get_sessionmaker()() as session:
-            auth_service.authenticate(session, token)
+        auth_service.authenticate(session, token)
     except Unauthorized:
         error = Forbidden("Sign in to use this app")
         return JSONResponse(

@@ -13,7 +13,6 @@ from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.services import auth as auth_service
 from backend.services import users as user_service
-from backend.services.query.params import parse_q
 
 public = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"], route_class=JsonRoute)
 router = APIRouter(prefix="/api/apps/{app_id}", tags=["Base44 auth"], route_class=JsonRoute)
@@ -103,15 +102,9 @@ def update_me(app_id: AppId, user: CurrentUser, session: SessionDep, body: AnyBo
 
 @router.get("/entities/User", operation_id="b44_users_list")
 def list_users(app_id: AppId, user: CurrentUser, session: SessionDep, q: str | None = None) -> Response:
-    """Admins see every user, others only themselves; `q` equality filters apply."""
+    """Admins see every user, others only themselves; `q` equality filters apply (the users service's rules)."""
     check_app(app_id)
-    records = user_service.list_users(session, None if user.is_admin else user.id)
-    query = parse_q(q) if q else None
-    if query:
-        if any(not isinstance(v, str | int | bool | None) for v in query.values()):
-            raise BadRequest("The User list supports plain equality filters only")
-        records = [r for r in records if all(r.get(k) == v for k, v in query.items())]
-    return JSONResponse(records)
+    return JSONResponse(user_service.list_users(session, user, q))
 
 
 @router.post("/entities/User", operation_id="b44_users_create")

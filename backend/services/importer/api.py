@@ -4,8 +4,8 @@
 - `import_file(session, entity, content, filename, dry_run=..., force=...)`: the admin API's uploaded file.
 - `import_entities_file(session, entity, content, filename=..., actor=..., trusted=...)`: Base44's
   `importEntities(file)`, answering `{"status", "details", "output"}`; all or nothing.
-- `import_entities_upload(body, content_type, entity=..., user=...)`: the same, straight from a multipart
-  request body (reads the `file` part, opens and commits its own session).
+- `import_entities_upload(session, body, content_type, entity=..., user=...)`: the same, straight from a
+  multipart request body (reads the `file` part first, then imports in the request's session).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import discard
 from backend.errors import Forbidden, PayloadTooLarge, ValidationFailed
 from backend.services.auth import AuthUser
 from backend.services.entities import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Actor, check_created, rule
@@ -102,7 +102,7 @@ def import_entities_file(
     rows = _at_most(_rows_of(content, filename), MAX_IMPORT_ROWS)
     report, output = import_records(session, entity, rows, options, source=filename or "upload")
     if not report.ok:
-        session.rollback()
+        discard(session)  # all or nothing: the request ends normally with this answer, and keeps nothing
         details = report.summary() + ("" if report.error else " — nothing was imported; fix the rows and try again")
         return {"status": "error", "details": details, "output": None}
     check_created(session, spec, actor, [r["id"] for r in output or []])
@@ -126,26 +126,14 @@ async def read_upload(
 
 
 async def import_entities_upload(
-    body: AsyncIterator[bytes], content_type: str | None, *, entity: str, user: AuthUser
+    session: Session, body: AsyncIterator[bytes], content_type: str | None, *, entity: str, user: AuthUser
 ) -> dict[str, Any]:
     """The whole `POST /api/apps/{app_id}/entities/{Entity}/import` once the route has checked the app id."""
     get_spec(entity)
     filename, content = await read_upload(body, content_type, MAX_IMPORT_BYTES)
-
-    def work() -> dict[str, Any]:
-        with get_sessionmaker()() as session:
-            answer = import_entities_file(
-                session,
-                entity,
-                content,
-                filename=filename,
-                actor=Actor.of(user),
-                trusted=user.is_admin,
-            )
-            session.commit()
-            return answer
-
-    return await run_in_threadpool(work)
+    return await run_in_threadpool(
+        import_entities_file, session, entity, content, filename=filename, actor=Actor.of(user), trusted=user.is_admin
+    )
 
 
 __all__ = ["Row", "import_entities_file", "import_entities_upload", "import_file", "import_json", "read_upload"]

@@ -39,7 +39,7 @@ class RowError(Exception):
 
 
 @dataclass
-class Prepared:
+class PreparedRow:
     where: str
     id: str | None  # None: a new record that gets a fresh id (Base44's importEntities of rows without one)
     columns: dict[str, Any]  # every declared field, None where absent
@@ -120,7 +120,7 @@ def prepare(
     trusted: bool = True,
     new_ids: bool = False,
     rewrite: Callable[[Any], Any] | None = None,
-) -> Prepared:
+) -> PreparedRow:
     """Raises RowError with the reason. `trusted=False` ignores every built-in (a new record each row)."""
     if row.problem:
         raise RowError(row.problem)
@@ -165,7 +165,7 @@ def prepare(
         raise RowError("; ".join(errors))
     # A Base44 field that happens to share a storage column's name (`version`, `extra`...) is kept, not dropped.
     extra.update({k: v for k, v in data.items() if k in INTERNAL and v is not None})
-    return Prepared(
+    return PreparedRow(
         where=row.where,
         id=record_id,
         columns={name: columns.get(name) for name in spec.fields},

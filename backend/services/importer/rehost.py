@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.database import unit_of_work
 from backend.errors import DomainError
 from backend.models import Document
 from backend.models.import_map import RehostedFile
@@ -158,9 +159,8 @@ async def _download_all(
             except (httpx.HTTPError, RuntimeError, OSError) as exc:
                 report.failed[url] = str(exc) or type(exc).__name__
             else:
-                with sessions() as session:
+                with unit_of_work(sessions) as session:
                     session.merge(RehostedFile(url_sha256=url_hash(url), url=url, file_key=key))
-                    session.commit()
                 report.downloaded += 1
             done += 1
             if progress is not None:
@@ -198,7 +198,7 @@ def entities_with_records(session: Session) -> list[EntitySpec]:
 
 def count_links(sessions: sessionmaker[Session], specs: list[EntitySpec]) -> int:
     """How many distinct outside links the records hold (what a dry run reports)."""
-    with sessions() as session:
+    with unit_of_work(sessions) as session:
         return len({u for spec in specs for urls in _scan(session, spec).values() for u in urls})
 
 
@@ -206,7 +206,7 @@ def rehost_files(
     sessions: sessionmaker[Session], specs: list[EntitySpec], progress: Callable[[int, int], None] | None = None
 ) -> RehostReport:
     report = RehostReport()
-    with sessions() as session:
+    with unit_of_work(sessions) as session:
         scanned = {spec.name: _scan(session, spec) for spec in specs}
         wanted = sorted({u for records in scanned.values() for urls in records.values() for u in urls})
         report.found = len(wanted)
@@ -220,10 +220,9 @@ def rehost_files(
     if missing:
         anyio.run(_download_all, sessions, missing, report, (lambda n: progress(n, len(missing))) if progress else None)
     for spec in specs:
-        with sessions() as session:
+        with unit_of_work(sessions) as session:
             mapping = load_mapping(session)
             rewritten = _rewrite(session, spec, scanned[spec.name], mapping)
-            session.commit()
         wanted_here = sum(1 for urls in scanned[spec.name].values() if urls & mapping.keys())
         report.conflicts += wanted_here - rewritten
         if rewritten:

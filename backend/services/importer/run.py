@@ -1,8 +1,10 @@
-"""Running imports: one entity inside a caller's session (the API), or many, each in its own transaction (the script).
+"""Running imports: one entity inside a caller's unit of work (the API), or many, each in its own (the script).
 
 Either way an entity is all-or-nothing against crashes and source-level errors: its rows are written in
 one transaction that commits only when the whole source was read. Rejected rows are reported and the
-rest written (a bad row never blocks the good ones). A dry run writes nothing at all.
+rest written (a bad row never blocks the good ones). A dry run writes nothing at all. The importer never
+commits or rolls back a session itself: an entity refused whole `discard`s its unit of work, and the
+unit's owner — the request, or the script's `ImportRun` — rolls it back.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.database import long_statements
+from backend.database import discard, long_statements, unit_of_work
 from backend.entity_schema import EntityDecl
 from backend.errors import BadRequest, NotFound
 from backend.services.importer.refs import RefTracker
@@ -34,7 +36,6 @@ def _analyze(session: Session, spec: EntitySpec) -> None:
     plan beyond the list index (filters, sorts, counts) is chosen from them. PostgreSQL only."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(f'ANALYZE "{spec.table.name}"'))  # a table name from the declarations, never input
-        session.commit()
 
 
 def _database_reason(exc: SQLAlchemyError) -> str:
@@ -51,7 +52,7 @@ def _import(
     progress: Progress | None,
     schema: EntityDecl | None = None,
 ) -> tuple[EntityReport, EntityImport | None]:
-    """Reads and writes (unless dry) one entity; on failure rolls `session` back and says why in the report.
+    """Reads and writes (unless dry) one entity; on failure discards the unit of work and says why in the report.
 
     `schema` (a schema file of this run) types the entity as its stored schema will, dry runs included."""
     report = EntityReport(entity=entity, source=source)
@@ -67,11 +68,11 @@ def _import(
         if not options.dry_run:
             session.flush()
     except SourceError as exc:
-        session.rollback()
+        discard(session)
         report.fail(str(exc))
         return report, None
     except SQLAlchemyError as exc:  # something the row checks did not foresee: the whole entity is refused
-        session.rollback()
+        discard(session)
         log.warning("import of %s refused by the database: %s", entity, exc)
         report.fail(_database_reason(exc))
         return report, None
@@ -86,7 +87,8 @@ def import_records(
     *,
     source: str = "request",
 ) -> tuple[EntityReport, list[dict[str, Any]]]:
-    """One entity in the caller's session (which the caller commits): the report and, if asked, the records."""
+    """One entity in the caller's unit of work (which its owner commits, or rolls back when the entity was refused
+    whole): the report and, if asked, the records."""
     report, job = _import(session, entity, source, rows, options, None)
     if job is None:
         return report, []
@@ -112,32 +114,36 @@ class ImportRun:
         """Saves the run's schema files (`sources`: entity → file name) before any record is written."""
         if self.options.dry_run or not self.schemas:
             return
-        with self.sessions() as session:
+        with unit_of_work(self.sessions) as session:
             save(session, [(decl, sources.get(name, "import")) for name, decl in self.schemas.items()])
-            session.commit()
+        with unit_of_work(self.sessions) as session:  # what was committed, not before
             load_into_registry(session)
 
     def add(
         self, entity: str, source: str, rows: Callable[[], Iterable[Row]], progress: Progress | None = None
     ) -> EntityReport:
-        with self.sessions() as session:
-            schema = self.schemas.get(entity)
-            report, job = _import(session, entity, source, rows, self.options, progress, schema)
-            if job is not None:
-                try:
-                    if self.options.dry_run:
-                        session.rollback()
-                    else:
-                        session.commit()
-                        _analyze(session, job.spec)
-                except SQLAlchemyError as exc:
-                    session.rollback()
-                    report.fail(_database_reason(exc))
-                    job = None
-            if job is not None:
-                self.refs.merge(job.refs)
+        report = EntityReport(entity=entity, source=source)
+        try:
+            with unit_of_work(self.sessions) as session:
+                report, job = _import(session, entity, source, rows, self.options, progress, self.schemas.get(entity))
+                if self.options.dry_run:
+                    discard(session)
+        except SQLAlchemyError as exc:  # the commit itself was refused
+            report.fail(_database_reason(exc))
+            job = None
+        if job is not None:
+            self.refs.merge(job.refs)
+            if not self.options.dry_run:
+                self._analyze(job.spec)
         self.reports.append(report)
         return report
+
+    def _analyze(self, spec: EntitySpec) -> None:
+        try:
+            with unit_of_work(self.sessions) as session:
+                _analyze(session, spec)
+        except SQLAlchemyError as exc:  # the rows are in; only the planner's statistics wait for autovacuum
+            log.warning("ANALYZE of %s after its import failed: %s", spec.name, exc)
 
     def fail(self, entity: str, source: str, message: str) -> EntityReport:
         """A source that could not even be opened (a download that failed, an unreadable file)."""
@@ -147,7 +153,7 @@ class ImportRun:
         return report
 
     def finish(self) -> list[EntityReport]:
-        with self.sessions() as session:
+        with unit_of_work(self.sessions) as session:
             long_statements(session)
             self.refs.resolve(session, self.reports)
         return self.reports

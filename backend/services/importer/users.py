@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.database import discard, unit_of_work
 from backend.errors import DomainError
 from backend.models.user import User
 from backend.services.auth import issue_reset
@@ -87,12 +88,10 @@ def import_users(sessions: sessionmaker[Session], items: list[Any], *, dry_run: 
     """Each user in its own transaction (one bad entry does not stop the others); a dry run rolls all back."""
     results = []
     for item in items:
-        with sessions() as session:
+        with unit_of_work(sessions) as session:
             result = import_one(session, item)
             if dry_run:
-                session.rollback()
+                discard(session)
                 result.reset_url = None
-            else:
-                session.commit()
         results.append(result)
     return results

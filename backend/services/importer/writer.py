@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from backend.models.base import new_id, utcnow
 from backend.services import outbox
 from backend.services.entities import RECORD_ID, Actor
-from backend.services.importer.prepare import DELETED, Prepared, RowError, prepare
+from backend.services.importer.prepare import DELETED, PreparedRow, RowError, prepare
 from backend.services.importer.refs import RefTracker
 from backend.services.importer.report import EntityReport
 from backend.services.importer.sources import Row
@@ -78,7 +78,7 @@ class EntityImport:
         self.unique_seen: dict[tuple[str, ...], dict[tuple[Any, ...], str]] = {u: {} for u in self.uniques}
 
     def run(self, rows: Iterable[Row], progress: Callable[[int], None] | None = None) -> None:
-        batch: list[Prepared] = []
+        batch: list[PreparedRow] = []
         for row in rows:
             self.report.read += 1
             if progress is not None and self.report.read % 500 == 0:
@@ -112,7 +112,7 @@ class EntityImport:
 
     # --- one batch ------------------------------------------------------------------------------------
 
-    def _flush(self, batch: list[Prepared]) -> None:
+    def _flush(self, batch: list[PreparedRow]) -> None:
         model = self.spec.model
         ids = [p.id for p in batch if p.id is not None]
         stored = {r.id: r for r in self.session.execute(select(*self.columns).where(model.id.in_(ids)))} if ids else {}
@@ -163,7 +163,7 @@ class EntityImport:
         changed(self.session, self.spec.name, [v["id"] for v in inserts], "create")
         changed(self.session, self.spec.name, [v["id"] for v in updates], "update")
 
-    def _new_values(self, item: Prepared) -> dict[str, Any]:
+    def _new_values(self, item: PreparedRow) -> dict[str, Any]:
         now = utcnow()
         given = item.builtins
         created = given.get("created_date") or now
@@ -185,7 +185,7 @@ class EntityImport:
             values["entity_name"] = self.spec.name
         return values
 
-    def _merged_values(self, item: Prepared, current: Any) -> dict[str, Any]:
+    def _merged_values(self, item: PreparedRow, current: Any) -> dict[str, Any]:
         """The record as the source has it; a built-in the source does not carry keeps its stored value."""
         values: dict[str, Any] = {**item.columns, "id": current.id, "extra": item.extra, "deleted_at": item.deleted_at}
         for name in BUILTIN_ORDER:
@@ -194,7 +194,7 @@ class EntityImport:
             values[name] = getattr(current, name) if keep else given
         return values
 
-    def _check_uniques(self, batch: list[Prepared]) -> list[Prepared]:
+    def _check_uniques(self, batch: list[PreparedRow]) -> list[PreparedRow]:
         """Rows that would take a unique combination (Match: client_id + property_id) another record holds."""
         if not self.uniques:
             return batch

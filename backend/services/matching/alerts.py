@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, Text, and_, bindparam, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import dialect_insert, unit_of_work
 from backend.errors import DomainError
 from backend.models import ENTITY_MODELS, MatchAlert, User
 from backend.models.base import new_id, utcnow
@@ -48,8 +48,9 @@ ALERTS: Table = MatchAlert.__table__  # type: ignore[assignment]
 
 
 def _insert(session: Session) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(ALERTS).on_conflict_do_nothing(index_elements=["pairing", "seek_id", "offer_id", "channel"])
+    return dialect_insert(session)(ALERTS).on_conflict_do_nothing(
+        index_elements=["pairing", "seek_id", "offer_id", "channel"]
+    )
 
 
 def _insert_unnest(pairing: str, channel: str, matches: list[tuple[str, str, str]], now: dt.datetime) -> Any:
@@ -276,12 +277,11 @@ def _recipients(handler: Any, managers: list[_Person], lookup: dict[str, _Person
 def send_pending() -> int:
     """Claim every pending alert and send the digests; answers how many alerts were settled. Raises when a
     channel failed for a reason that may pass (the outbox then runs the job again later)."""
-    sessions = get_sessionmaker()
-    with sessions() as session, session.begin():
+    with unit_of_work() as session:
         claimed = _claim(session)
     if not claimed:
         return 0
-    with sessions() as session:
+    with unit_of_work() as session:
         managers, lookup = _people(session)
         handlers: dict[tuple[str, str], Any] = {}
         for pairing in {a.pairing for a in claimed}:
@@ -352,7 +352,7 @@ def _whatsapp(person: _Person, alerts: list[_Alert]) -> None:
     params = (person.name, str(len(alerts)), _link(alerts))
     template = Template(settings.match_alert_whatsapp_template, settings.match_alert_whatsapp_language, params)
     digest = new_id()
-    with get_sessionmaker()() as session, session.begin():
+    with unit_of_work() as session:
         refused = opt_out_reason(session, person.phone)
         if refused is not None:
             _refuse(alerts, f"{person.phone} {refused}")
@@ -368,9 +368,6 @@ def _whatsapp(person: _Person, alerts: list[_Alert]) -> None:
     for alert in alerts:
         alert.ok.append(person.phone)
         alert.digest_id, alert.log_id = digest, log_id
-    from backend.services.whatsapp.sender import wake_inapp_sender
-
-    wake_inapp_sender()
 
 
 def _refuse(alerts: list[_Alert], reason: str) -> None:
@@ -397,7 +394,7 @@ def _settle(claimed: list[_Alert]) -> None:
         else:
             values = {"status": "not_sent", "reason": "; ".join(alert.refused)[:2000]}
         outcomes.setdefault(tuple(sorted(values.items())), []).append(alert.id)
-    with get_sessionmaker()() as session, session.begin():
+    with unit_of_work() as session:
         for key, ids in outcomes.items():
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import unit_of_work
 from backend.errors import DomainError
 from backend.services.hooks import WriteKind, on_write
 from backend.services.matching import alerts, runs, store
@@ -36,14 +36,13 @@ def rematch_after_write(entity: str, ids: list[str], kind: WriteKind = "write") 
     for pairing in for_entity(entity):
         seekers = entity == pairing.seek.entity
         try:
-            with get_sessionmaker()() as session:
+            with unit_of_work() as session:
                 result = generate_matches(
                     session,
                     client_ids=list(ids) if seekers else None,
                     property_ids=None if seekers else list(ids),
                     pairing=pairing,
                 )
-                session.commit()
         except DomainError as exc:  # e.g. the record was purged between its write and this hook
             log.warning("auto-match (%s) skipped for %s %s: %s", pairing.name, entity, ids[:5], exc.message)
             continue
@@ -64,9 +63,8 @@ def drop_matches_after_purge(entity: str, ids: list[str], kind: WriteKind) -> No
     if not ids or kind != "purge":
         return
     for pairing in for_entity(entity):
-        with get_sessionmaker()() as session:
+        with unit_of_work() as session:
             removed = store.delete_referencing(session, bind(pairing), entity == pairing.seek.entity, ids)
-            session.commit()
         log.info("purge of %s %s removed %d %s matches", entity, ids[:5], removed, pairing.name)
 
 
@@ -75,9 +73,8 @@ def alert_after_write(entity: str, ids: list[str], kind: WriteKind) -> None:
     pairing = for_result(entity)
     if pairing is None or not pairing.alerts or kind not in ("write", "restore") or not ids:
         return
-    with get_sessionmaker()() as session:
+    with unit_of_work() as session:
         alerts.record_new(session, bind(pairing), ids)
-        session.commit()
 
 
 def register_hooks() -> None:

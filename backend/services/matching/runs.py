@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.database import get_sessionmaker
+from backend.database import unit_of_work
 from backend.services import hooks, outbox
 from backend.services.matching.bound import bind
 from backend.services.matching.pairings import get_pairing, pairings
@@ -66,9 +66,8 @@ def generate_and_alert(session: Session) -> dict[str, Any]:
 def run_job(_entity: str, names: list[str], _kind: hooks.WriteKind) -> None:
     """The outbox hook of RUN_JOB: a queued full run of each named pairing."""
     for name in names:
-        with get_sessionmaker()() as session:
+        with unit_of_work() as session:
             result = generate_matches(session, pairing=get_pairing(name))
-            session.commit()
         log.info("match run (%s): created %d, removed %d", name, result["created"], result["removed"])
 
 

@@ -19,7 +19,7 @@ from backend.errors import BadRequest
 from backend.services.query.fields import FieldResolver
 from backend.services.query.listing import where_clause
 from backend.services.query.params import ListParams, decode_cursor, encode_cursor, fingerprint
-from backend.services.query.targets import ColumnTarget, PgJson, SqliteJson, Target, TypedJson, is_number
+from backend.services.query.targets import ColumnTarget, FieldTarget, PgJson, SqliteJson, TypedJson, is_number
 
 MAX_GROUP_FIELDS = 4
 MAX_MEASURE_FIELDS = 20
@@ -201,7 +201,7 @@ class Distinct:
         return {"items": items, "next_cursor": cursor, "has_more": more}
 
 
-def _values(target: Target) -> tuple[ColumnElement[Any], Any, ColumnElement[bool]]:
+def _values(target: FieldTarget) -> tuple[ColumnElement[Any], Any, ColumnElement[bool]]:
     """(value, a table-valued function to join or None, the condition a value must meet): each element of
     an array field counts as a value of its own, nulls are no value."""
     if isinstance(target, TypedJson):

@@ -15,7 +15,7 @@ from backend.database import dialect_name
 from backend.entity_schema import JSON_KINDS
 from backend.errors import BadRequest
 from backend.services.query.params import ListParams
-from backend.services.query.targets import ColumnTarget, Target, TypedJson, json_target
+from backend.services.query.targets import ColumnTarget, FieldTarget, TypedJson, json_target
 from backend.services.registry import BUILTIN_KINDS, FIELD_NAME, INTERNAL, EntitySpec
 
 BUILTIN_ORDER = ("created_date", "updated_date", "created_by", "created_by_id", "is_sample")
@@ -49,7 +49,7 @@ class FieldResolver:
         self.dialect = dialect
         self._known_extra: dict[str, bool] = {name: True for name in present or ()}
 
-    def __call__(self, name: str) -> Target:
+    def __call__(self, name: str) -> FieldTarget:
         if not isinstance(name, str) or not FIELD_NAME.match(name) or name in INTERNAL:
             raise BadRequest(f"{str(name)[:60]!r} is not a field of {self.spec.name}")
         model = self.spec.model

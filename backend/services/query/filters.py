@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, not_, or_, true
 
 from backend.errors import BadRequest
-from backend.services.query.targets import INT64, Cond, Target, json_subfield
+from backend.services.query.targets import INT64, Cond, FieldTarget, json_subfield
 
 MAX_DEPTH = 8
 MAX_NODES = 2000
@@ -26,7 +26,7 @@ FIELD_OPERATORS = {
 }  # fmt: skip
 LOGICAL = {"$and", "$or", "$nor"}
 
-Resolver = Callable[[str], Target]
+Resolver = Callable[[str], FieldTarget]
 
 
 def negate(cond: Cond) -> Cond:
@@ -75,7 +75,7 @@ class QueryCompiler:
             return or_(*parts)
         return and_(*(negate(p) for p in parts))
 
-    def field(self, target: Target, value: Any, depth: int) -> Cond:
+    def field(self, target: FieldTarget, value: Any, depth: int) -> Cond:
         self._count(depth)
         if isinstance(value, dict) and value and any(k.startswith("$") for k in value):
             if not all(k.startswith("$") for k in value):
@@ -86,14 +86,14 @@ class QueryCompiler:
         return target.eq(value)
 
     @staticmethod
-    def _list(target: Target, op: str, value: Any) -> list[Any]:
+    def _list(target: FieldTarget, op: str, value: Any) -> list[Any]:
         if not isinstance(value, list):
             raise BadRequest(f"{target.name}: {op} takes a list")
         if len(value) > MAX_LIST:
             raise BadRequest(f"{target.name}: {op} takes at most {MAX_LIST} values")
         return value
 
-    def _operators(self, target: Target, ops: dict[str, Any], depth: int) -> Cond:
+    def _operators(self, target: FieldTarget, ops: dict[str, Any], depth: int) -> Cond:
         clauses: list[Cond] = []
         for op, value in ops.items():
             if op not in FIELD_OPERATORS:
@@ -105,7 +105,7 @@ class QueryCompiler:
             clauses.append(self._operator(target, op, value, ops, depth))
         return and_(*clauses)
 
-    def _operator(self, target: Target, op: str, value: Any, ops: dict[str, Any], depth: int) -> Cond:
+    def _operator(self, target: FieldTarget, op: str, value: Any, ops: dict[str, Any], depth: int) -> Cond:
         if op == "$eq":
             return target.eq(value)
         if op == "$ne":
@@ -134,11 +134,11 @@ class QueryCompiler:
             return negate(self.field(target, value, depth + 1))
         return self._elem_match(target, value, depth)
 
-    def _elem_match(self, target: Target, condition: Any, depth: int) -> Cond:
+    def _elem_match(self, target: FieldTarget, condition: Any, depth: int) -> Cond:
         if not isinstance(condition, dict) or not condition:
             raise BadRequest(f"{target.name}: $elemMatch takes a query object")
 
-        def compile_sub(element: Target, cond: dict[str, Any]) -> Cond:
+        def compile_sub(element: FieldTarget, cond: dict[str, Any]) -> Cond:
             if all(k.startswith("$") for k in cond):
                 return self._operators(element, cond, depth + 1)
             parts = []

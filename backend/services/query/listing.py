@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from backend.errors import BadRequest
-from backend.jsonutil import dumps, loads
+from backend.jsonutil import dumps
 from backend.services.query.fields import FieldResolver, pg_record_json, project, record_columns, record_keys, to_record
 from backend.services.query.filters import QueryCompiler
 from backend.services.query.params import ListParams, decode_cursor, encode_cursor, fingerprint
-from backend.services.query.targets import ColumnTarget, PgJson, Target, query_number
+from backend.services.query.targets import ColumnTarget, FieldTarget, PgJson, query_number
 from backend.services.registry import EntitySpec
 
 NON_NULL = {"id", "created_date", "updated_date", "is_sample"}
@@ -34,13 +34,10 @@ class Page:
     total: int | None
     next_cursor: str | None
 
-    def records(self) -> list[dict[str, Any]]:
-        return loads(self.body)  # type: ignore[no-any-return]
-
 
 @dataclass
 class SortKey:
-    target: Target
+    target: FieldTarget
     descending: bool
     nullable: bool
 
@@ -93,7 +90,7 @@ def where_clause(
     return and_(*clauses)
 
 
-def _equals(target: Target, raw_values: list[str]) -> ColumnElement[bool]:
+def _equals(target: FieldTarget, raw_values: list[str]) -> ColumnElement[bool]:
     """`?field=value`: the string converted to the field's type; undeclared fields try text, number, bool."""
     if isinstance(target, ColumnTarget):
         return target.in_(list(raw_values))

@@ -37,17 +37,17 @@ U = TypeVar("U")
 
 
 @dataclass(frozen=True)
-class Prepared(Generic[T]):
+class PreparedQuery(Generic[T]):
     """SQL with `$n` placeholders, its arguments, and how to read the rows it returns."""
 
     sql: str
     args: list[Any]
     read: Callable[[list[Any]], T]
 
-    def then(self, turn: Callable[[T], U]) -> Prepared[U]:
+    def then(self, turn: Callable[[T], U]) -> PreparedQuery[U]:
         """The same query, its result turned by `turn` (a Page into a response, say)."""
         read = self.read
-        return Prepared(self.sql, self.args, lambda rows: turn(read(rows)))
+        return PreparedQuery(self.sql, self.args, lambda rows: turn(read(rows)))
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _sortable_column(spec: EntitySpec, name: str) -> bool:
     return name in BUILTIN_KINDS or (declared is not None and declared.kind not in JSON_KINDS)
 
 
-def page(spec: EntitySpec, params: ListParams, access: Folded) -> Prepared[Page] | None:
+def page(spec: EntitySpec, params: ListParams, access: Folded) -> PreparedQuery[Page] | None:
     """A list page of a declared entity, or None when the request needs building from scratch."""
     if spec.document or params.q or params.equals or params.count or not params.limit:
         return None
@@ -99,7 +99,7 @@ def page(spec: EntitySpec, params: ListParams, access: Folded) -> Prepared[Page]
                 bound[f"c{i}"] = query.keys[i].coerce(value)
             except (BadRequest, ValueError, TypeError):
                 raise BadRequest("cursor does not fit this query") from None
-    return Prepared(compiled.sql, compiled.args(bound), query.page)
+    return PreparedQuery(compiled.sql, compiled.args(bound), query.page)
 
 
 @lru_cache(maxsize=512)
@@ -121,7 +121,7 @@ def _page_shape(
     return _Compiled.of(query.stmt), query
 
 
-def record(spec: EntitySpec, record_id: str, access: Folded) -> Prepared[tuple[dict[str, Any], int]]:
+def record(spec: EntitySpec, record_id: str, access: Folded) -> PreparedQuery[tuple[dict[str, Any], int]]:
     """One live record the user may read, as (record, version); NotFound otherwise (existence not told)."""
 
     def read(rows: list[Any]) -> tuple[dict[str, Any], int]:
@@ -130,7 +130,7 @@ def record(spec: EntitySpec, record_id: str, access: Folded) -> Prepared[tuple[d
         return record_from_row(spec, rows[0])
 
     compiled = _record_shape(spec, _key(access))
-    return Prepared(compiled.sql, compiled.args({"id": check_id(record_id)}), read)
+    return PreparedQuery(compiled.sql, compiled.args({"id": check_id(record_id)}), read)
 
 
 @lru_cache(maxsize=512)
@@ -144,4 +144,4 @@ def _record_shape(spec: EntitySpec, access: str) -> _Compiled:
     return _Compiled.of(stmt)
 
 
-__all__ = ["Page", "Prepared", "page", "record"]
+__all__ = ["Page", "PreparedQuery", "page", "record"]

@@ -36,7 +36,7 @@ from backend.errors import BadRequest
 
 Cond = ColumnElement[bool]
 # compile a sub-query object against a target (used by $elemMatch)
-SubCompiler = Callable[["Target", Any], Cond]
+SubCompiler = Callable[["FieldTarget", Any], Cond]
 NUMBER = (int, float)
 
 
@@ -102,7 +102,7 @@ def coerce_value(name: str, kind: str, value: Any) -> Any:
     raise BadRequest(f"{name}: expected text, got {type(value).__name__}")
 
 
-class Target:
+class FieldTarget:
     """The operations a field supports. Subclasses implement them for one storage shape."""
 
     def __init__(self, name: str) -> None:
@@ -143,7 +143,7 @@ class Target:
         raise BadRequest(f"{self.name!r} is not a number field: it cannot be summed, averaged or compared")
 
 
-class ColumnTarget(Target):
+class ColumnTarget(FieldTarget):
     """A typed scalar column; values are coerced to the column's kind or refused with a 400."""
 
     def __init__(self, name: str, column: Any, kind: str) -> None:
@@ -208,7 +208,7 @@ def _check_cmp_value(name: str, op: str, value: Any) -> None:
         raise BadRequest(f"{name}: {op} takes a number, text or boolean")
 
 
-class PgJson(Target):
+class PgJson(FieldTarget):
     """A JSONB value: `base` (a JSONB expression) at `path` (keys), compared by JSON type like Mongo."""
 
     def __init__(self, name: str, base: Any, path: tuple[str, ...] = ()) -> None:
@@ -271,7 +271,7 @@ class PgJson(Target):
         return cast(case((self.type == "number", as_text)), Numeric)
 
 
-class SqliteJson(Target):
+class SqliteJson(FieldTarget):
     """A JSON1 value: `doc` (JSON text column) at `path` (a `$.a.b` string or an SQL expression)."""
 
     def __init__(self, name: str, doc: Any, path: Any) -> None:
@@ -352,13 +352,13 @@ class SqliteJson(Target):
         return case((self.type.in_(("integer", "real")), self.value))
 
 
-def json_target(dialect: str, name: str, base: Any, path: tuple[str, ...]) -> Target:
+def json_target(dialect: str, name: str, base: Any, path: tuple[str, ...]) -> FieldTarget:
     if dialect == "postgresql":
         return PgJson(name, base, path)
     return SqliteJson(name, base, "$" + "".join(f".{p}" for p in path))
 
 
-def json_subfield(element: Target, key: str) -> Target:
+def json_subfield(element: FieldTarget, key: str) -> FieldTarget:
     """A key inside an array element (for `$elemMatch: {"key": ...}`)."""
     if isinstance(element, PgJson):
         return PgJson(f"{element.name}.{key}", element.expr, (key,))
@@ -367,11 +367,11 @@ def json_subfield(element: Target, key: str) -> Target:
     raise element._unsupported("$elemMatch with fields")
 
 
-class TypedJson(Target):
+class TypedJson(FieldTarget):
     """A field a schema types but `extra` stores (a document entity's): query values are converted to the
     field's kind first, so `{"days": {"$gte": "3"}}` and `?is_active=true` compare as number and boolean."""
 
-    def __init__(self, inner: Target, kind: str) -> None:
+    def __init__(self, inner: FieldTarget, kind: str) -> None:
         super().__init__(inner.name)
         self.inner = inner
         self.kind = kind

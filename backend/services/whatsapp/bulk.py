@@ -26,7 +26,7 @@ from backend.services.query import select_ids
 from backend.services.registry import get_spec
 from backend.services.whatsapp.access import check_logs, hidden_records, may_send
 from backend.services.whatsapp.compose import (
-    Target,
+    Recipient,
     check_placeholders,
     content_for,
     missing_template_params,
@@ -35,6 +35,7 @@ from backend.services.whatsapp.compose import (
 )
 from backend.services.whatsapp.queue import queued_message
 from backend.services.whatsapp.records import STATUSES
+from backend.services.whatsapp.sender import wake_after_commit
 
 M = MarketingLog
 Q = WhatsAppOutbox
@@ -54,9 +55,9 @@ def _audience(session: Session, audience: AudienceIn, actor: Actor) -> list[dict
     return [{key: record_id} for record_id in ids]
 
 
-def _screen(targets: list[Target]) -> tuple[list[Target], list[dict[str, Any]]]:
+def _screen(targets: list[Recipient]) -> tuple[list[Recipient], list[dict[str, Any]]]:
     """In order: unknown records, invalid phones, repeats of a phone already seen, opted out."""
-    keep: list[Target] = []
+    keep: list[Recipient] = []
     skipped: list[dict[str, Any]] = []
     seen: set[str] = set()
     for target in targets:
@@ -137,6 +138,7 @@ def send_bulk(session: Session, body: SendBulkIn, user: AuthUser) -> dict[str, A
         _insert(session, M.__table__, rows)
         _insert(session, Q.__table__, outbox)  # the sender sends only what is here (queue.py)
         check_logs(session, actor, [r["id"] for r in rows])
+        wake_after_commit(session)
     answer["batch_id"] = batch.id
     return answer
 
@@ -228,4 +230,5 @@ def resume_batch(session: Session, batch_id: str) -> dict[str, Any]:
         raise Conflict(f"Only a paused batch can be resumed (this one is {batch.status})")
     batch.status, batch.pause_reason, batch.updated_date = "queued", None, utcnow()
     session.flush()
+    wake_after_commit(session)
     return batch_view(session, batch_id)

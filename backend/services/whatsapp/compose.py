@@ -40,7 +40,7 @@ RECORD_NAMES = {c.key for c in (*_LEAD_COLUMNS, *_CONTACT_COLUMNS)} | {"first_na
 
 
 @dataclass
-class Target:
+class Recipient:
     """One recipient, resolved: where to send and what to fill the placeholders with."""
 
     recipient: dict[str, Any]
@@ -79,7 +79,7 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), text)
 
 
-def content_for(target: Target, message: str | None, template: TemplateIn | None) -> Content:
+def content_for(target: Recipient, message: str | None, template: TemplateIn | None) -> Content:
     if template is None:
         return Content(fill(message or "", target.values))
     params = tuple(fill(p, target.values).strip() for p in template.params)
@@ -125,7 +125,7 @@ def resolve(
     recipients: Sequence[Mapping[str, Any]],
     needed: Collection[str] = (),
     hidden: Collection[str] = frozenset(),
-) -> list[Target]:
+) -> list[Recipient]:
     """Load every referenced record in a few queries and resolve each recipient (in order); `needed`:
     the placeholder names to fill; `hidden`: record ids the sender may not read (as if missing)."""
     wanted = _ALWAYS_LOADED | set(needed)
@@ -138,7 +138,7 @@ def resolve(
     targets = []
     for given in recipients:
         shown = {k: v for k, v in given.items() if v is not None and k != "vars"}
-        target = Target(recipient=shown)
+        target = Recipient(recipient=shown)
         if given.get("lead_id"):
             lead = leads.get(given["lead_id"])
             target.lead_id, target.found = given["lead_id"], lead is not None
@@ -168,7 +168,7 @@ def resolve(
     return targets
 
 
-def missing_template_params(targets: Sequence[Target], template: TemplateIn | None) -> list[dict[str, Any]]:
+def missing_template_params(targets: Sequence[Recipient], template: TemplateIn | None) -> list[dict[str, Any]]:
     """Recipients for whom a template parameter would be empty (Meta refuses those: code 131008)."""
     if template is None:
         return []

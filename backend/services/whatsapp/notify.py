@@ -21,6 +21,7 @@ from backend.services.whatsapp.phones import normalize
 from backend.services.whatsapp.providers import Template
 from backend.services.whatsapp.queue import queued_message
 from backend.services.whatsapp.records import is_opted_out
+from backend.services.whatsapp.sender import wake_after_commit
 
 MAX_TEXT = 4096  # WhatsApp's limit for a text body
 
@@ -47,7 +48,7 @@ def queue_message(
 ) -> str:
     """Queue one message to `phone` (E.164, already checked) in the caller's transaction; answers its log id.
 
-    The caller commits, then may call `wake_inapp_sender()`. Exactly one of `text` and `template`."""
+    The in-app sender is woken once the caller's transaction commits. Exactly one of `text` and `template`."""
     if (text is None) == (template is None):
         raise ValueError("queue_message needs either a text or a template")
     now = utcnow()
@@ -72,5 +73,6 @@ def queue_message(
     )  # fmt: skip
     session.execute(insert(MarketingLog.__table__), [row])
     session.execute(insert(WhatsAppOutbox), [armed])  # armed: the sender takes only these
+    wake_after_commit(session)
     log_id: str = row["id"]
     return log_id

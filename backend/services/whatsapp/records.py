@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend.database import dialect_insert
 from backend.jsonutil import format_datetime
 from backend.models import MarketingLead, MarketingLog
 from backend.models.base import utcnow
@@ -17,8 +17,6 @@ from backend.models.whatsapp import WhatsAppOptOut
 from backend.services.whatsapp.phones import normalize
 
 STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "unknown", "cancelled")
-# How far a message got: a status event may only move a log to a higher rank (never backward).
-RANK = {"queued": 0, "sending": 0, "unknown": 0, "sent": 1, "delivered": 2, "read": 3}
 # `opt_out_whatsapp` values meaning "opted out" (the exported app stores `כן`).
 OPT_OUT_VALUES = {"כן", "yes", "true", "1"}
 CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
@@ -82,9 +80,9 @@ def is_opted_out(session: Session, phone: str) -> bool:
 
 def add_opt_out(session: Session, phone: str, reason: str, detail: str | None = None) -> None:
     """Record an opt-out once; a repeat (a webhook delivered twice) changes nothing."""
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert_fn(WhatsAppOptOut).values(phone_e164=phone, reason=reason, detail=detail, created_date=utcnow())
+    stmt = dialect_insert(session)(WhatsAppOptOut).values(
+        phone_e164=phone, reason=reason, detail=detail, created_date=utcnow()
+    )
     session.execute(stmt.on_conflict_do_nothing(index_elements=["phone_e164"]))
 
 

@@ -1,23 +1,28 @@
 """`POST /api/whatsapp/send`: one message, sent now, with an optional `Idempotency-Key` (API.md §6.2).
 
-The log row is committed as `sending` (with the idempotency key, in the same transaction) before the
-request goes out, so a repeat with the same key — even one arriving while the first is in flight —
-finds it and sends nothing, and a crash mid-call leaves a row the sender's recovery marks `unknown`.
+Two steps, split by the request's commit. `reserve` writes the message's log row as `sending` (with the
+idempotency key) in the request's transaction, and `deliver` — run once that transaction has committed,
+before the answer is sent — calls the provider and records the outcome in a unit of work of its own,
+through the durable sender's path (`sender.deliver`). So a request that fails sends nothing; a repeat with
+the same key — even one arriving while the first is in flight — finds the row and sends nothing; and a
+crash between the commit and the outcome leaves a `sending` row the sender's recovery marks `unknown`,
+never resent. The row is reserved `sending` rather than `queued`: it belongs to its request from the
+start, and the background sender (which takes only armed, batched rows) never touches it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_engine
+from backend.database import dialect_insert, get_engine, unit_of_work
 from backend.errors import Conflict, ValidationFailed, field_error
 from backend.models import MarketingLog
 from backend.models.base import new_id, utcnow
@@ -25,10 +30,10 @@ from backend.models.whatsapp import WhatsAppIdempotencyKey
 from backend.schemas.whatsapp import SendIn
 from backend.services.auth import AuthUser
 from backend.services.entities import Actor
-from backend.services.whatsapp import queue
+from backend.services.whatsapp import queue, sender
 from backend.services.whatsapp.access import check_logs, hidden_records, may_send
 from backend.services.whatsapp.compose import (
-    Target,
+    Recipient,
     check_placeholders,
     content_for,
     missing_template_params,
@@ -36,7 +41,7 @@ from backend.services.whatsapp.compose import (
     resolve,
 )
 from backend.services.whatsapp.pacing import Pacer, Timing
-from backend.services.whatsapp.providers import SendResult, get_provider
+from backend.services.whatsapp.providers import get_provider
 from backend.services.whatsapp.records import log_record
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -65,8 +70,8 @@ def _fetch_log(session: Session, log_id: str) -> MarketingLog | None:
     return session.scalar(stmt)
 
 
-def _replay(session: Session, user_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
-    """The first result for this key, or None if the key is new."""
+def _replay(session: Session, user_id: str, key: str, fingerprint: str) -> str | None:
+    """The log id of the first request with this key, or None if the key is new."""
     seen = session.get(WhatsAppIdempotencyKey, (user_id, key))
     if seen is None:
         return None
@@ -75,10 +80,10 @@ def _replay(session: Session, user_id: str, key: str, fingerprint: str) -> dict[
     row = _fetch_log(session, seen.log_id) if seen.log_id else None
     if row is None:
         raise Conflict("The first request with this Idempotency-Key left no message record")
-    return log_record(row)
+    return str(row.id)
 
 
-def _target(session: Session, body: SendIn, actor: Actor) -> Target:
+def _recipient(session: Session, body: SendIn, actor: Actor) -> Recipient:
     recipient: dict[str, Any]
     if body.to is not None:
         field, recipient = "to", {"phone": body.to}
@@ -110,25 +115,50 @@ def _target(session: Session, body: SendIn, actor: Actor) -> Target:
     return target
 
 
-def send_one(session: Session, body: SendIn, user: AuthUser, idempotency_key: str | None) -> dict[str, Any]:
-    """Send now; the MarketingLog of the attempt (`sent`, `failed` with the provider's code, or `unknown`)."""
+@dataclass(frozen=True)
+class Reservation:
+    """A single send written in the request's transaction: its log row, and the message to deliver once that
+    transaction commits — or None for a repeat of an earlier request (its row is the answer; nothing is sent)."""
+
+    log_id: str
+    message: queue.Claimed | None
+
+
+def _claim_key(session: Session, user_id: str, key: str, fingerprint: str, log_id: str) -> bool:
+    """Take the idempotency key for this request's message; False when another request holds it. PostgreSQL
+    waits for a concurrent holder's transaction to end first, so its message is then there to replay."""
+    stmt = dialect_insert(session)(WhatsAppIdempotencyKey).values(
+        user_id=user_id, key=key, fingerprint=fingerprint, log_id=log_id, created_date=utcnow()
+    )
+    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "key"]))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def reserve(session: Session, body: SendIn, user: AuthUser, idempotency_key: str | None) -> Reservation:
+    """Check the request and write its message as `sending`, in the caller's transaction (the caller commits,
+    then calls `deliver`). A refusal raises, and the caller's rollback takes whatever was written with it."""
     actor = may_send(user)
     fingerprint = _fingerprint(body)
     key = _check_key(idempotency_key) if idempotency_key is not None else None
-    if key is not None:
-        replay = _replay(session, user.id, key, fingerprint)
-        if replay is not None:
-            return replay
-    target = _target(session, body, actor)
-    assert target.phone is not None  # _target refused the recipient otherwise
+    if key is not None and (first := _replay(session, user.id, key, fingerprint)) is not None:
+        return Reservation(first, None)
+    target = _recipient(session, body, actor)
+    assert target.phone is not None  # _recipient refused the recipient otherwise
     content = content_for(target, body.message, body.template)
     provider = get_provider()
+    log_id = new_id()
+    if key is not None and not _claim_key(session, user.id, key, fingerprint, log_id):
+        # the same key raced us and won: answer with its message (its transaction has ended by now)
+        first = _replay(session, user.id, key, fingerprint)
+        if first is None:
+            raise Conflict("A request with this Idempotency-Key did not complete; try again")
+        return Reservation(first, None)
     now = utcnow()
     extra: dict[str, Any] = {}
     if content.template is not None:
         extra = {"template_language": content.template.language, "template_params": list(content.template.params)}
     row = MarketingLog(
-        id=new_id(), created_date=now, updated_date=now, created_by=user.email, created_by_id=user.id,
+        id=log_id, created_date=now, updated_date=now, created_by=user.email, created_by_id=user.id,
         is_sample=False, version=1, extra=extra, lead_id=target.lead_id, contact_id=target.contact_id,
         phone_number=target.raw_phone, phone_e164=target.phone, message_content=content.text, status="sending",
         provider=provider.name, template_name=content.template.name if content.template else None, attempts=1,
@@ -136,28 +166,19 @@ def send_one(session: Session, body: SendIn, user: AuthUser, idempotency_key: st
     session.add(row)
     session.flush()
     check_logs(session, actor, [row.id])
-    if key is not None:
-        session.add(
-            WhatsAppIdempotencyKey(user_id=user.id, key=key, fingerprint=fingerprint, log_id=row.id, created_date=now)
-        )
-    try:
-        session.commit()
-    except IntegrityError:  # the same key raced us and won: answer with its result
-        session.rollback()
-        replay = _replay(session, user.id, key, fingerprint) if key else None
-        if replay is None:
-            raise
-        return replay
+    message = queue.Claimed(row.id, None, target.phone, target.lead_id, content.text, content.template, 1)
+    return Reservation(row.id, message)
 
-    settings = get_settings()
-    Pacer(get_engine(), settings.whatsapp_phone_number_id, settings.whatsapp_send_rate).wait()
-    claimed = queue.Claimed(row.id, None, target.phone, target.lead_id, content.text, content.template, 1)
-    try:
-        result = provider.send(claimed.outgoing())
-    except Exception as exc:  # a provider bug: the request may have gone out
-        result = SendResult("unknown", code="provider_error", error=f"{type(exc).__name__}: {exc}"[:500])
-    queue.record(session, claimed, result, Timing(), final=True)
-    session.flush()
-    fresh = _fetch_log(session, row.id)
-    assert fresh is not None
-    return log_record(fresh)
+
+def deliver(reservation: Reservation) -> dict[str, Any]:
+    """After the reservation committed: send it (paced like the sender, never retried — the caller decides)
+    and answer its MarketingLog: `sent`, `failed` with the provider's code, or `unknown`. A repeat only reads."""
+    if reservation.message is not None:
+        settings = get_settings()
+        Pacer(get_engine(), settings.whatsapp_phone_number_id, settings.whatsapp_send_rate).wait()
+        sender.deliver(get_provider(), reservation.message, Timing(), final=True)
+    with unit_of_work() as session:
+        row = _fetch_log(session, reservation.log_id)
+    if row is None:  # the sender's own recovery never deletes rows; someone purged it meanwhile
+        raise Conflict(f"The message record {reservation.log_id} is gone")
+    return log_record(row)

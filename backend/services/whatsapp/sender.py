@@ -17,14 +17,36 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
+from backend.database import get_sessionmaker, unit_of_work
 from backend.errors import NotConfigured
+from backend.services import outbox
 from backend.services.whatsapp import queue
 from backend.services.whatsapp.pacing import Pacer, Timing
 from backend.services.whatsapp.providers import Provider, SendResult, build_provider
 
 log = logging.getLogger(__name__)
 MAINTENANCE_EVERY = 5.0  # seconds between finalising batches / recovering stale rows while busy
+
+
+def deliver(
+    provider: Provider,
+    claimed: queue.Claimed,
+    timing: Timing,
+    sessions: Callable[[], Session] | None = None,
+    *,
+    final: bool = False,
+) -> tuple[SendResult, str]:
+    """Send one message this worker owns (committed as `sending`) with no transaction open, then record the
+    outcome in a unit of work of its own: the sender's path, and a single send's after its request committed.
+    Answers the provider's result and the status the row ended in. `final`: no retry or pause."""
+    try:
+        result = provider.send(claimed.outgoing())
+    except Exception as exc:  # a provider bug must not strand the row in `sending`; the request may have gone out
+        log.exception("whatsapp provider raised while sending %s", claimed.id)
+        result = SendResult("unknown", code="provider_error", error=f"{type(exc).__name__}: {exc}"[:500])
+    with unit_of_work(sessions) as session:
+        status = queue.record(session, claimed, result, timing, final=final)
+    return result, status
 
 
 class Sender:
@@ -67,20 +89,18 @@ class Sender:
     def step(self) -> bool:
         """Send at most one due message. False when there was nothing to send (or we were stopped)."""
         if not self._busy:  # idle: a cheap read first, so an empty queue takes no pace slots
-            with self.sessions() as session:
+            with unit_of_work(self.sessions) as session:
                 if not queue.due_exists(session):
                     return False
         self._busy = False
         if not self.pacer.wait(self._stop):
             return False
         provider = self.provider
-        with self.sessions() as session, session.begin():
+        with unit_of_work(self.sessions) as session:
             claimed = queue.claim(session, self.timing, provider.name)
         if claimed is None:
             return False
-        result = self._send(provider, claimed)
-        with self.sessions() as session, session.begin():
-            status = queue.record(session, claimed, result, self.timing)
+        result, status = deliver(provider, claimed, self.timing, self.sessions)
         self._busy = True
         if result.retry_kind == "throttle":
             self.pacer.slow_down()
@@ -89,20 +109,13 @@ class Sender:
             self.sent_count += 1
         return True
 
-    def _send(self, provider: Provider, claimed: queue.Claimed) -> SendResult:
-        try:
-            return provider.send(claimed.outgoing())
-        except Exception as exc:  # a provider bug must not strand the row in `sending`
-            log.exception("whatsapp provider raised while sending %s", claimed.id)
-            return SendResult("unknown", code="provider_error", error=f"{type(exc).__name__}: {exc}"[:500])
-
     # ---- housekeeping ------------------------------------------------------------------------
     def maintain(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_maintenance < MAINTENANCE_EVERY:
             return
         self._last_maintenance = now
-        with self.sessions() as session, session.begin():
+        with unit_of_work(self.sessions) as session:
             queue.recover_stale(session, self.stale_after)
             queue.finalize_batches(session)
             queue.purge_idempotency_keys(session)
@@ -192,3 +205,8 @@ def wake_inapp_sender() -> None:
     """New messages were committed: look at the queue now instead of at the next poll."""
     if _inapp is not None:
         _inapp.wake()
+
+
+def wake_after_commit(session: Session) -> None:
+    """Messages were queued in `session`'s transaction: wake the in-app sender once it commits."""
+    outbox.after_commit(session, wake_inapp_sender)

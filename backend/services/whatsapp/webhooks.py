@@ -19,7 +19,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
-from backend.database import get_sessionmaker
 from backend.errors import BadRequest, Forbidden, NotConfigured, Unauthorized
 from backend.models import MarketingLog
 from backend.models.base import utcnow
@@ -172,11 +171,10 @@ def apply_inbound(session: Session, message: dict[str, Any]) -> int:
     return 1
 
 
-def handle_event(raw: bytes, signature: str | None) -> dict[str, Any]:
-    """Verify, parse, apply — all or nothing, in one transaction of its own."""
+def handle_event(session: Session, raw: bytes, signature: str | None) -> dict[str, Any]:
+    """Verify, parse, apply — all or nothing, in the caller's transaction (the webhook request's)."""
     check_signature(raw, signature)
     statuses, messages = parse(raw)
-    with get_sessionmaker()() as session, session.begin():
-        changed = sum(apply_status(session, event) for event in statuses)
-        opted_out = sum(apply_inbound(session, message) for message in messages)
+    changed = sum(apply_status(session, event) for event in statuses)
+    opted_out = sum(apply_inbound(session, message) for message in messages)
     return {"received": True, "statuses": len(statuses), "changed": changed, "opt_outs": opted_out}
