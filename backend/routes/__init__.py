@@ -20,7 +20,11 @@ def build_router() -> APIRouter:
         public.include_router(router)
 
     protected = APIRouter(dependencies=[Depends(get_current_user)])
-    # The entity lists are the hot path: matched first.
+    # The hot paths are matched first (Starlette tries routes in order): the Base44 surface the office's
+    # frontend uses (a handful of generic routes, its own order kept: `User/me` before `{entity}/{id}`), then
+    # each entity's REST routes. None of these paths overlap (no collection is called `apps`).
+    for router in base44.protected:
+        protected.include_router(router)
     for entity_router in build_entity_routers():
         protected.include_router(entity_router)
     protected.include_router(auth.router)
@@ -30,8 +34,6 @@ def build_router() -> APIRouter:
     protected.include_router(whatsapp.router)
     protected.include_router(admin.router)
     protected.include_router(schemas.router)
-    for router in base44.protected:
-        protected.include_router(router)
 
     root = APIRouter()
     root.include_router(public)
