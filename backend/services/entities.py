@@ -21,10 +21,9 @@ from backend.models.base import new_id, utcnow
 from backend.services import hooks, outbox, unique_keys, update_ops
 from backend.services.query import select_ids as _select_ids
 from backend.services.query.fields import FieldResolver, record_columns, record_keys, to_record
-from backend.services.query.filters import QueryCompiler
 from backend.services.realtime.changes import EventType, changed
 from backend.services.registry import MODELLED, EntitySpec, get_spec, stored_decls
-from backend.services.rules import OPERATIONS, Folded, Viewer, fold, rule_for
+from backend.services.rules import OPERATIONS, Folded, Viewer, fold, rule_for, satisfying
 from backend.services.validation import validate_record
 
 if TYPE_CHECKING:
@@ -84,8 +83,7 @@ def _satisfying(session: Session, spec: EntitySpec, ids: list[str], folded: Fold
         return set(ids)
     if folded is False:
         return set()
-    cond = QueryCompiler(FieldResolver(session, spec, strict=False)).compile(folded)
-    return set(session.scalars(select(spec.model.id).where(spec.model.id.in_(ids), cond)))
+    return set(session.scalars(satisfying(spec, ids, folded, FieldResolver(session, spec, strict=False))))
 
 
 def readable(session: Session, spec: EntitySpec, actor: Actor, ids: list[str]) -> set[str]:

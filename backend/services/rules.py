@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Select, select
+
 from backend.services.query.filters import FIELD_OPERATORS, QueryCompiler
 from backend.services.query.targets import Cond, FieldTarget
 
@@ -190,6 +192,12 @@ def compile_folded(folded: Folded, resolve: Callable[[str], FieldTarget]) -> boo
     if isinstance(folded, bool):
         return folded
     return QueryCompiler(resolve).compile(folded)
+
+
+def satisfying(spec: Any, ids: list[str], folded: dict[str, Any], resolve: Callable[[str], FieldTarget]) -> Select[Any]:
+    """The ids among `ids` of the entity's records (live or trashed) that a folded, conditional rule lets
+    through: the WHERE a list would use, asked of the database by writes (services/entities.py) and realtime."""
+    return select(spec.model.id).where(spec.model.id.in_(ids), spec.scope(), QueryCompiler(resolve).compile(folded))
 
 
 def condition(rule: Any, viewer: Viewer, resolve: Callable[[str], FieldTarget]) -> bool | Cond:

@@ -29,9 +29,8 @@ from backend.jsonutil import dumps
 from backend.services import registry
 from backend.services.auth import AuthUser, check_token
 from backend.services.query.fields import FieldResolver, record_columns, record_keys, to_record
-from backend.services.query.filters import QueryCompiler
 from backend.services.registry import EntitySpec, get_spec
-from backend.services.rules import Folded, fold, rule_for
+from backend.services.rules import Folded, fold, rule_for, satisfying
 
 log = logging.getLogger(__name__)
 MAX_PENDING = 10_000  # changes waiting for delivery in this process; past it the oldest are dropped
@@ -200,7 +199,7 @@ class Hub:
     async def _verdicts(self, spec: EntitySpec, ids: list[str]) -> dict[str, set[str]]:
         """For each distinct conditional read rule among this entity's subscribers, which of `ids` it lets
         through — asked of the database with the WHERE clause a list would use."""
-        rules: dict[str, Folded] = {}
+        rules: dict[str, dict[str, Any]] = {}
         for sid in self.by_entity.get(spec.name, ()):
             sub = self.subscribers.get(sid)
             access = sub.access(spec) if sub is not None else True
@@ -211,9 +210,9 @@ class Hub:
         resolver = FieldResolver(None, spec, strict=False, dialect=run.dialect)
         for key, access in rules.items():
             try:
-                cond = QueryCompiler(resolver).compile(access)
-                stmt = select(spec.model.id).where(spec.model.id.in_(ids), spec.scope(), cond)
-                verdicts[key] = {row[0] for row in await run.rows(stmt)} if ids else set()
+                verdicts[key] = (
+                    {row[0] for row in await run.rows(satisfying(spec, ids, access, resolver))} if ids else set()
+                )
             except DomainError:
                 verdicts[key] = set()  # a rule the records cannot be tested against: never a silent allow
         return verdicts
