@@ -58,7 +58,7 @@ from tests.fake_whatsapp import FakeWhatsApp
 from tests.frontend_build import EXPORT, BuildError, built_frontend, static_server
 from tests.node_support import sdk_node_modules
 from tests.uvicorn_process import uvicorn_process
-from tests.whatsapp_support import FAST, drain, wait_for
+from tests.whatsapp_support import FAST, drain, meta_settings, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_DIR = ROOT / "tests" / "sdk"
@@ -542,17 +542,7 @@ def serving_the_office(frontend_dist: Path, playwright_core: Path, fake: FakeWha
         old.unlink()  # a stale FAILED-*.png from an earlier run would mislead whoever looks
     # The WhatsApp settings of the app (its environment) and of this process (the sender the oracle steps):
     # the Meta provider, at the fake's address, with its credentials (as tests/whatsapp_support.py's `meta`).
-    whatsapp = {
-        "whatsapp_provider": "meta",
-        "whatsapp_api_url": fake.url,
-        "whatsapp_phone_number_id": fake.phone_number_id,
-        "whatsapp_access_token": fake.token,
-        "whatsapp_app_secret": fake.app_secret,
-        "whatsapp_verify_token": "verify-me",
-        "whatsapp_read_timeout": "10",
-        "whatsapp_connect_timeout": "5",
-        "whatsapp_send_rate": "500",
-    }
+    whatsapp = {name: str(value) for name, value in meta_settings(fake, read_timeout=10, connect_timeout=5).items()}
     oracle_handler = type("Oracle", (_Oracle,), {"fake": fake})
     oracle = ThreadingHTTPServer(("127.0.0.1", 0), oracle_handler)
     oracle_thread = threading.Thread(target=oracle.serve_forever, daemon=True)

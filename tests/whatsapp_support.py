@@ -36,21 +36,28 @@ def fake_fixture() -> Iterator[FakeWhatsApp]:
     server.stop()
 
 
-@pytest.fixture(name="meta")
-def meta_fixture(fake: FakeWhatsApp, monkeypatch: pytest.MonkeyPatch) -> FakeWhatsApp:
-    """Settings pointing the `meta` provider at the fake (restored after the test)."""
-    settings = get_settings()
-    for name, value in {
+def meta_settings(
+    fake: FakeWhatsApp, read_timeout: float = READ_TIMEOUT, connect_timeout: float = 2.0
+) -> dict[str, Any]:
+    """The settings that point the `meta` provider at the fake, by setting name."""
+    return {
         "whatsapp_provider": "meta",
         "whatsapp_api_url": fake.url,
         "whatsapp_phone_number_id": fake.phone_number_id,
         "whatsapp_access_token": fake.token,
         "whatsapp_app_secret": fake.app_secret,
         "whatsapp_verify_token": "verify-me",
-        "whatsapp_read_timeout": READ_TIMEOUT,
-        "whatsapp_connect_timeout": 2.0,
+        "whatsapp_read_timeout": read_timeout,
+        "whatsapp_connect_timeout": connect_timeout,
         "whatsapp_send_rate": 500.0,
-    }.items():
+    }
+
+
+@pytest.fixture(name="meta")
+def meta_fixture(fake: FakeWhatsApp, monkeypatch: pytest.MonkeyPatch) -> FakeWhatsApp:
+    """Settings pointing the `meta` provider at the fake (restored after the test)."""
+    settings = get_settings()
+    for name, value in meta_settings(fake).items():
         monkeypatch.setattr(settings, name, value)
     return fake
 
