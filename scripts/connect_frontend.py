@@ -396,13 +396,19 @@ SENDER_EDITS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None, str]] = [
 SENDER_EXPECTED = ("Math.random()", "MarketingLog.create(", "const handleSend = async")
 
 
-def patch_sender(folder: Path) -> Change:
-    path = folder / SENDER
+def _source(folder: Path, relative: str, missing: str) -> str | Change:
+    """A component's text to patch, or the Change that says why there is nothing to do (missing: a warning)."""
+    path = folder / relative
     if not path.is_file():
-        return Change(SENDER, None, f"WARNING {SENDER}: not found; the WhatsApp sender was not connected", True)
+        return Change(relative, None, f"WARNING {relative}: not found; {missing}", True)
     text = path.read_bytes().decode("utf-8", errors="replace")
-    if MARKER in text:
-        return Change(SENDER, None, f"already connected: {SENDER}")
+    return Change(relative, None, f"already connected: {relative}") if MARKER in text else text
+
+
+def patch_sender(folder: Path) -> Change:
+    text = _source(folder, SENDER, "the WhatsApp sender was not connected")
+    if isinstance(text, Change):
+        return text
     problems = []
     spans = []
     for label, start_re, end_re, replacement in SENDER_EDITS:
@@ -472,12 +478,9 @@ MATCHES_COMPONENT = re.compile(r"^export default function MatchesBrokeragePage\(
 
 
 def patch_matches_page(folder: Path) -> Change:
-    path = folder / MATCHES_PAGE
-    if not path.is_file():
-        return Change(MATCHES_PAGE, None, f"WARNING {MATCHES_PAGE}: not found; sale matches stay hidden", True)
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    if MARKER in text:
-        return Change(MATCHES_PAGE, None, f"already connected: {MATCHES_PAGE}")
+    text = _source(folder, MATCHES_PAGE, "sale matches stay hidden")
+    if isinstance(text, Change):
+        return text
     filters = list(MATCHES_FILTER.finditer(text))
     components = list(MATCHES_COMPONENT.finditer(text))
     if len(filters) != 1 or len(components) != 1:
