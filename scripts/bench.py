@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -70,22 +71,30 @@ def prepare_database(url: str, rows: int, listings: int) -> None:
     conn.close()
 
 
-def start_server(args: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_server(
+    args: list[str], port: int, env: dict[str, str], *, ready_seconds: float = 10.0
+) -> subprocess.Popen[bytes]:
+    """uvicorn serving `args` (one worker, warnings only), once it answers HTTP. Its stderr goes to a file
+    (a pipe nobody reads could fill and stall the server) and is shown if it does not start. The other
+    benches (bench_files.py, bench_realtime.py) start their servers here too."""
+    import httpx
+
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it for as long as it runs
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--workers", "1", "--log-level", "warning",
          "--no-access-log"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors,
     )  # fmt: skip
-    import httpx
-
-    for _ in range(100):
+    deadline = time.monotonic() + ready_seconds
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
             return proc
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"server {args} did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    errors.seek(0)
+    raise SystemExit(f"server {args} did not start: {errors.read().decode(errors='replace')}")
 
 
 def rss_peak_kb(pid: int) -> int:

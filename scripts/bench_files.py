@@ -32,8 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench import start_server  # this script's own folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 MIB = 1024 * 1024
 TARGET_MB = 50
 BOUNDARY = "benchboundary7c1f"
@@ -115,26 +118,6 @@ def multipart_body(size: int, hasher: Any) -> tuple[Iterator[bytes], int]:
     return chunks(), len(head) + size + len(tail)
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*command, "--workers", "1", "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"the app did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-
-
 def upload(base: str, token: str, size: int, timeout: float = 600) -> tuple[httpx.Response | None, str, str]:
     hasher = hashlib.sha256()
     body, length = multipart_body(size, hasher)
@@ -207,7 +190,7 @@ def main() -> int:
         env |= {"S3_ENDPOINT_URL": endpoint, "S3_BUCKET": BUCKET, "S3_ACCESS_KEY_ID": "bench"}
         env |= {"S3_SECRET_ACCESS_KEY": "bench"}
     subprocess.run([sys.executable, "scripts/migrate.py"], cwd=ROOT, env=env, check=True, capture_output=True)
-    app = start_server(env, port)
+    app = start_server(["backend.main:app"], port, env, ready_seconds=30)
     ok = True
     try:
         login = httpx.post(

@@ -29,8 +29,11 @@ from typing import Any
 
 import httpx
 import websockets
+from bench import start_server  # this script's own folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 APP = "benchapp"
 
 
@@ -142,21 +145,6 @@ async def _write(base: str, token: str, entities: list[str], rate: float | None,
     }
 
 
-def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", str(port),
-               "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sockets", type=int, default=500)
@@ -179,7 +167,7 @@ def main() -> None:
     subprocess.run([sys.executable, "scripts/migrate.py"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = args.port
     base = f"http://127.0.0.1:{port}"
-    server = _start_server(env, port)
+    server = start_server(["backend.main:app"], port, env, ready_seconds=60)
     try:
         who = {"username": env.get("ADMIN_EMAIL", "admin@test.com"), "password": env.get("ADMIN_PASSWORD", "test123")}
         login = httpx.post(f"{base}/api/auth/login", data=who)
