@@ -17,6 +17,7 @@ from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from backend.routes import build_router
 from backend.routes.base44 import realtime
 from backend.routes.errors import install_error_handlers
+from backend.routing import index_routes
 from backend.services import outbox, reminders, rules
 from backend.services.matching import register_hooks
 from backend.services.whatsapp.sender import start_inapp_sender, stop_inapp_sender
@@ -78,6 +79,7 @@ def create_app() -> FastAPI:
     reminders.register()
     rules.check_declared()  # a malformed row rule stops the app here, naming the entity and the rule
     install_error_handlers(app)
+    index_routes(app)  # routes found by path prefix, not by trying all ~300 in turn (backend/routing.py)
     app.include_router(build_router())
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     origins = settings.cors_list
