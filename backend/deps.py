@@ -53,6 +53,11 @@ async def get_current_user(request: Request, token: Annotated[str | None, Depend
     return user
 
 
+async def current_user_of(request: Request) -> AuthUser:
+    """`get_current_user` with its token read as FastAPI would (the routes called directly, backend/routing.py)."""
+    return await get_current_user(request, await _bearer(request))
+
+
 async def get_own_record(user: Annotated[AuthUser, Depends(get_current_user)]) -> dict[str, Any]:
     """`/me`: the signed-in user's record, read on the auth lane like the session check before it — the
     request every page makes first never waits behind reads or for the write pool."""

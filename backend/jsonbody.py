@@ -1,4 +1,4 @@
-"""Request bodies decoded by orjson, on every FastAPI route (`JsonRoute`).
+"""Request bodies decoded by orjson, on every FastAPI route (`JsonRoute`, backend/routing.py).
 
 The standard library's `json.loads` — what Starlette's `Request.json()` uses — accepts JSON that no
 database can store and no client can read back: a lone UTF-16 surrogate (`"a\\ud800b"` became a 500 when
@@ -10,12 +10,10 @@ subclass of the standard one) with the usual 422 naming the problem. It is also 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Request
 
 
 class StrictJsonRequest(Request):
@@ -23,16 +21,3 @@ class StrictJsonRequest(Request):
         if not hasattr(self, "_json"):
             self._json = orjson.loads(await self.body())
         return self._json
-
-
-class JsonRoute(APIRoute):
-    """An APIRoute whose handler sees a `StrictJsonRequest`. Every router passes `route_class=JsonRoute`
-    (FastAPI keeps each route's own class when routers are included in one another)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def strict(request: Request) -> Response:
-            return await handler(StrictJsonRequest(request.scope, request.receive))
-
-        return strict

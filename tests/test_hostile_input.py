@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from backend.errors import ValidationFailed
-from backend.jsonbody import JsonRoute
+from backend.routing import JsonRoute
 from backend.main import create_app
 from backend.services.registry import get_spec
 from backend.services.validation import validate_record

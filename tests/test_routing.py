@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.routing import BaseRoute, Match, Route
 
-from backend.routing import IndexedRouter
+from backend.routing import IndexedRouter, JsonRoute
 from tests.conftest import assert_error
 
 PARAM = re.compile(r"\{[^}]+\}")
@@ -94,3 +94,74 @@ def test_the_hot_routes_answer_through_the_index(client: Any, admin: dict[str, A
     made = client.post("/api/contacts", headers=h, json={"full_name": "ניסיון"}).json()
     assert client.get(f"/api/contacts/{made['id']}", headers=h).json()["full_name"] == "ניסיון"
     assert [r["id"] for r in client.get("/api/contacts", headers=h).json()] == [made["id"]]
+
+
+def _direct(app: Any) -> dict[tuple[str, str], bool]:
+    return {
+        (route.path, method): route.direct is not None
+        for route in app.router.routes
+        if isinstance(route, JsonRoute)
+        for method in route.methods
+    }
+
+
+def test_the_list_and_get_routes_are_called_directly_and_nothing_that_needs_more(app: Any) -> None:
+    direct = _direct(app)
+    for hot in [
+        ("/api/contacts", "GET"),
+        ("/api/contacts/{record_id}", "GET"),
+        ("/api/property_brokerage", "GET"),
+        ("/api/apps/{app_id}/entities/{entity}", "GET"),
+        ("/api/apps/{app_id}/entities/{entity}/{record_id}", "GET"),
+    ]:
+        assert direct[hot], hot
+    for general in [
+        ("/api/contacts", "POST"),  # a body and a session
+        ("/api/contacts/{record_id}", "PATCH"),
+        ("/api/contacts/trash", "GET"),  # another dependency (the admin check)
+        ("/api/auth/login", "POST"),  # public
+        ("/api/apps/{app_id}/entities/{entity}/{record_id}", "DELETE"),
+    ]:
+        assert not direct[general], general
+
+
+def _answers(client: Any, headers: dict[str, str], record_id: str) -> list[tuple[int, Any, str | None]]:
+    forged = {"Authorization": "Bearer " + "x" * 40}
+    calls = [
+        ("/api/contacts", headers),
+        (f"/api/contacts/{record_id}", headers),
+        ("/api/contacts/no-such-id", headers),
+        ("/api/contacts", {}),  # no token
+        (f"/api/contacts/{record_id}", forged),
+        ("/api/contacts?limit=abc", headers),
+        ("/api/apps/a1/entities/Contact", headers),
+        (f"/api/apps/{'a' * 200}/entities/Contact", headers),  # past the app id's max_length: 422
+        (f"/api/apps/a1/entities/{'C' * 300}/{record_id}", headers),
+        ("/api/apps/a1/entities/Contact/count", {}),
+    ]
+    out = []
+    for path, h in calls:
+        response = client.get(path, headers=h)
+        body = response.json()
+        if isinstance(body, dict) and "request_id" in body:
+            body = {k: v for k, v in body.items() if k != "request_id"}
+        out.append((response.status_code, body, response.headers.get("www-authenticate")))
+    return out
+
+
+def test_a_direct_call_answers_exactly_what_fastapis_handler_answers(
+    app: Any, client: Any, admin: dict[str, Any]
+) -> None:
+    made = client.post("/api/contacts", headers=admin["headers"], json={"full_name": "ישיר"}).json()
+    direct = _answers(client, admin["headers"], made["id"])
+    assert {status for status, _, _ in direct} == {200, 400, 401, 404, 422}
+
+    async def unused() -> None:
+        return None
+
+    app.dependency_overrides[unused] = unused  # any override in force sends every route through FastAPI's handler
+    try:
+        general = _answers(client, admin["headers"], made["id"])
+    finally:
+        del app.dependency_overrides[unused]
+    assert direct == general

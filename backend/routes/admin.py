@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.deps import AdminUser, SessionDep
 from backend.errors import BadRequest, ValidationFailed, field_error
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.services.importer import api as importer
 from backend.services.importer.cells import json_loads
 from backend.services.importer.export import exportable, filename, stream_export

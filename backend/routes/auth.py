@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from backend.deps import CurrentUser, OwnRecord, SessionDep, client_ip
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.schemas.auth import ChangePasswordIn, ResetPasswordIn, TokenOut, UserOut
 from backend.services import auth as auth_service
 from backend.services import entities

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from backend.deps import CurrentUser, SessionDep
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.schemas.matching import GenerateMatchesIn, GenerateMatchesOut
 from backend.services.entities import Actor
 from backend.services.matching import generate_matches

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import Forbidden
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.reads import page_response, record_response
+from backend.routing import JsonRoute
 from backend.schemas.entities import input_schema, record_schema
 from backend.services import entities, reading
 from backend.services.query import parse_list_params

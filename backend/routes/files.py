@@ -13,8 +13,8 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.deps import CurrentUser, SessionDep, require_admin
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.schemas.files import FileOut
 from backend.services import file_download
 from backend.services import files as file_service

@@ -11,8 +11,8 @@ from backend import __version__
 from backend.concurrency import in_thread
 from backend.database import get_engine
 from backend.executor import executor
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.schemas.auth import HealthOut
 
 router = APIRouter(tags=["health"], route_class=JsonRoute)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 
 from backend.deps import AdminUser, SessionDep
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.services import schemas
 
 router = APIRouter(prefix="/api/admin/schemas", tags=["admin"], route_class=JsonRoute)

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Response
 
 from backend.deps import AdminUser, SessionDep, require_admin
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.schemas.auth import ResetLinkOut, UserCreateIn, UserOut
 from backend.services import users as user_service
 from backend.services.auth import issue_reset

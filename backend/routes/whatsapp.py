@@ -9,8 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 
 from backend.deps import AfterCommitResponse, CurrentUser, SessionDep
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
+from backend.routing import JsonRoute
 from backend.schemas.whatsapp import BatchOut, SendBulkIn, SendBulkOut, SendIn
 from backend.services.whatsapp import bulk, send, webhooks
 from backend.services.whatsapp.access import may_manage_batches

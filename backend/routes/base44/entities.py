@@ -9,11 +9,11 @@ from fastapi import APIRouter, Body, Request, Response
 
 from backend.deps import AdminUser, CurrentUser, SessionDep
 from backend.errors import BadRequest
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, dumps
 from backend.routes.base44 import sdk_extras
 from backend.routes.base44.common import AppId, EntityName, spec_for
 from backend.routes.reads import base44_params, page_response, record_response
+from backend.routing import JsonRoute
 from backend.services import entities, reading
 from backend.services.importer.api import import_entities_upload
 

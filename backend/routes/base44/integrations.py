@@ -11,9 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from backend.deps import AfterCommitResponse, CurrentUser, SessionDep
 from backend.errors import BadRequest, NotConfigured, NotFound, ValidationFailed
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse, loads
 from backend.routes.base44.common import AppId, check_app
+from backend.routing import JsonRoute
 from backend.schemas.matching import GenerateMatchesIn
 from backend.schemas.whatsapp import SendBulkIn, SendIn
 from backend.services import files as file_service

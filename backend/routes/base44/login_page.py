@@ -17,10 +17,10 @@ from backend.config import get_settings
 from backend.database import discard
 from backend.deps import SessionDep, client_ip
 from backend.errors import DomainError, Forbidden, Unauthorized
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
 from backend.routes.base44.login_html import render_page
+from backend.routing import JsonRoute
 from backend.services import auth as auth_service
 from backend.services.security import bearer_token
 

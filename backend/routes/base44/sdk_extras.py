@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from backend.deps import AdminUser, CurrentUser, SessionDep
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44 import realtime
 from backend.routes.base44.common import AppId, EntityName, check_app, spec_for
 from backend.routes.reads import base44_params
+from backend.routing import JsonRoute
 from backend.services import entities, reading, upsert
 from backend.services.query.params import _int
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Request, Response
 
 from backend.deps import AdminUser, CurrentUser, OwnRecord, SessionDep, client_ip
 from backend.errors import BadRequest, Forbidden, NotFound
-from backend.jsonbody import JsonRoute
 from backend.jsonutil import JSONResponse
 from backend.routes.base44.common import AppId, check_app
+from backend.routing import JsonRoute
 from backend.services import auth as auth_service
 from backend.services import users as user_service
 
