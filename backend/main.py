@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__, executor
 from backend.config import get_settings, settings_or_exit
 from backend.jsonutil import JSONResponse
 from backend.logs import configure_logging
-from backend.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from backend.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from backend.routes import build_router
 from backend.routes.base44 import realtime
 from backend.routes.errors import install_error_handlers
@@ -83,17 +82,16 @@ def create_app() -> FastAPI:
     app.include_router(build_router())
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     origins = settings.cors_list
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_credentials="*" not in origins,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=ALLOWED_HEADERS,
-        expose_headers=EXPOSED_HEADERS,
-        max_age=600,
-    )
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(realtime.RealtimeMount)  # socket.io at /ws-user-apps/socket.io/, beside the routes
+    cors = {
+        "allow_origins": origins,
+        "allow_credentials": "*" not in origins,
+        "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": ALLOWED_HEADERS,
+        "expose_headers": EXPOSED_HEADERS,
+        "max_age": 600,
+    }
+    # socket.io at /ws-user-apps/socket.io/ beside the routes; request ids, CORS (backend/middleware.py)
+    app.add_middleware(EdgeMiddleware, cors=cors, mounts={realtime.PATH: realtime.asgi_app()})
     return app
 
 

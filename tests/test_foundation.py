@@ -113,6 +113,26 @@ def test_cors_preflight_for_sdk_headers(client: Any, origin: str, allowed: bool)
         assert "access-control-allow-origin" not in response.headers
 
 
+def test_cors_on_simple_requests_and_errors_and_vary_without_an_origin(client: Any, admin: dict[str, Any]) -> None:
+    """Requests with an Origin go through Starlette's CORSMiddleware; those without get only its `Vary`."""
+    ours = {**admin["headers"], "Origin": "http://localhost:5173"}
+    listed = client.get("/api/contacts", headers=ours)
+    assert listed.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "x-total-count" in listed.headers["access-control-expose-headers"].lower()
+    assert "Origin" in listed.headers["vary"]
+    # an error is readable by the page too: 413 from the size limit, 401 from the session check
+    huge = client.post("/api/contacts", headers=ours, content=b"[" + b"1," * 2_000_000 + b"1]")
+    assert huge.status_code == 413 and huge.headers["access-control-allow-origin"] == "http://localhost:5173"
+    no_token = client.get("/api/contacts", headers={"Origin": "http://localhost:5173"})
+    assert no_token.status_code == 401 and no_token.headers["access-control-allow-origin"] == "http://localhost:5173"
+    other = client.get("/api/contacts", headers={**admin["headers"], "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    plain = client.get("/api/contacts", headers=admin["headers"])
+    assert plain.headers["vary"] == "Origin" and "access-control-allow-origin" not in plain.headers
+    ids = {client.get("/api/health").headers["x-request-id"] for _ in range(20)}
+    assert len(ids) == 20
+
+
 def test_settings_refuse_example_secrets_outside_development() -> None:
     from pydantic import ValidationError
 

@@ -16,8 +16,8 @@ import pytest
 from fastapi.routing import APIRoute
 
 from backend.errors import ValidationFailed
-from backend.routing import JsonRoute
 from backend.main import create_app
+from backend.routing import JsonRoute
 from backend.services.registry import get_spec
 from backend.services.validation import validate_record
 from tests.conftest import assert_error

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from backend.config import get_settings
 from backend.entity_schema import ENTITY_NAME
@@ -198,15 +198,7 @@ async def wait_listening(timeout: float = 5.0) -> bool:
     return True
 
 
-class RealtimeMount:
-    """The socket.io endpoint beside the app: its path goes to python-socketio, the rest to FastAPI."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.sio_app = socketio.ASGIApp(sio, socketio_path=PATH.lstrip("/"))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(PATH):
-            await self.sio_app(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+def asgi_app() -> ASGIApp:
+    """python-socketio's ASGI app for the endpoint, mounted at PATH beside the routes (backend/main.py)."""
+    app: ASGIApp = socketio.ASGIApp(sio, socketio_path=PATH.lstrip("/"))
+    return app
