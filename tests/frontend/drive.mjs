@@ -323,10 +323,25 @@ async function fill(root, values) {
     await target.waitFor();
     if ((await target.getAttribute("role")) === "combobox") {
       await target.click();
-      await page.getByRole("option", { name: value, exact: true }).click();
-      await page.getByRole("listbox").waitFor({ state: "detached" });
+      await chooseOption(value);
     } else {
       await target.fill(value);
+    }
+  }
+}
+
+// Radix's Select ignores a pointer-up that comes too soon after it opened (so the opening click cannot pick
+// an option); on a loaded machine the click on the option can land in that window and the list stays open.
+// Clicking again is what a user does; after three tries the list must be closed.
+async function chooseOption(value) {
+  const listbox = page.getByRole("listbox");
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await page.getByRole("option", { name: value, exact: true }).click();
+    try {
+      await listbox.waitFor({ state: "detached", timeout: 5000 });
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
     }
   }
 }
