@@ -195,7 +195,8 @@ def record_keys(spec: EntitySpec) -> list[str]:
 
 
 def to_record(keys: list[str], row: Any, extra: dict[str, Any] | None) -> dict[str, Any]:
-    """One record as the API shows it; extra keys never shadow a real column."""
+    """One record as the API shows it; extra keys never shadow a real column. `row` may run on past `keys`
+    (the extra column, sort columns): only the first len(keys) values are read, without copying the row."""
     record = dict(zip(keys, row, strict=False))
     if extra:
         for key, value in extra.items():

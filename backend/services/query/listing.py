@@ -194,8 +194,9 @@ class PageQuery:
         if self.json_in_db:
             body = b"[" + ",".join(row[0] for row in rows).encode() + b"]"
         else:
-            names = record_keys(self.spec)
-            body = dumps([project(to_record(names, row[: width - 1], row[width - 1]), self.fields) for row in rows])
+            names = record_keys(self.spec)  # one shorter than `width`: zip stops before extra and any sort column
+            fields = self.fields
+            body = dumps([project(to_record(names, row, row[width - 1]), fields) for row in rows])
         next_cursor = None
         if more and rows:
             last = rows[-1]
