@@ -78,6 +78,8 @@ class Settings(BaseSettings):
 
     auto_match: bool = True
     realtime_recheck_seconds: float = Field(60.0, gt=0, le=3600)  # a socket's token is checked again this often
+    # how long a process may reuse a checked session (PostgreSQL; any change to it is forgotten at commit)
+    session_cache_seconds: float = Field(10.0, ge=0, le=300)
     realtime_queue_limit: int = Field(256, ge=8, le=100_000)  # messages waiting for one socket; past it, dropped
     realtime_max_rooms: int = Field(100, ge=1, le=10_000)  # rooms one socket may join
     jobs_inapp: bool = True  # drain the outbox (re-matching, alerts) in the app; false when scripts/worker.py does

@@ -20,7 +20,7 @@ from backend.executor import Precompiled, executor
 from backend.models.base import utcnow
 from backend.models.schema_store import RegistryGeneration
 from backend.models.user import LoginFailure, PasswordReset, RevokedToken, User
-from backend.services import mail, registry
+from backend.services import mail, registry, session_cache
 from backend.services.rules import Viewer
 from backend.services.security import (
     TokenClaims,
@@ -75,13 +75,19 @@ _SCHEMAS = Precompiled(registry.load_query())
 async def check_token(token: str) -> AuthUser:
     """Every request's session check, on the executor's auth lane (never behind reads): one query — the user
     must exist, be enabled, hold this token version, and the token not be revoked. It also notices a new
-    registry generation (a schema or row rule stored by any process) and reloads the stored schemas."""
+    registry generation (a schema or row rule stored by any process) and reloads the stored schemas. Its
+    answer is reused until any of that changes (services/session_cache.py)."""
     claims = decode_access_token(token)  # a forged or expired token stops here, before any query
-    run = executor()
-    rows = await run.rows_of(_AUTH, {"jti": claims.jti, "sub": claims.sub}, lane="auth")
-    user, current = _check_session(rows[0] if rows else None, claims)
+    key = (claims.jti, claims.sub)
+    row = session_cache.recall(key)  # what this query answered lately, while nothing it reads has changed
+    if row is session_cache.UNKNOWN:
+        since = session_cache.epoch()
+        rows = await executor().rows_of(_AUTH, {"jti": claims.jti, "sub": claims.sub}, lane="auth")
+        row = rows[0] if rows else None
+        session_cache.remember(key, row, since)
+    user, current = _check_session(row, claims)
     if current != registry.generation():
-        stored = [(row[0], row[1]) for row in await run.rows_of(_SCHEMAS, {}, lane="auth")]
+        stored = [(row[0], row[1]) for row in await executor().rows_of(_SCHEMAS, {}, lane="auth")]
         registry.sync(current, lambda: stored)
     return user
 

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 from backend.config import get_settings
 from backend.entity_schema import ENTITY_NAME
 from backend.errors import DomainError, Unauthorized
+from backend.services import session_cache
 from backend.services.auth import check_token
 from backend.services.realtime import changes
 from backend.services.realtime.hub import Hub, Subscriber
@@ -157,6 +158,7 @@ def _halt_elsewhere() -> None:
             owner.call_soon_threadsafe(task.cancel)
     hub.tasks = []
     _listener = None
+    session_cache.trust(False)  # until the new listener is up
     changes.off_local(hub.submit_threadsafe)
 
 
@@ -182,6 +184,7 @@ async def stop() -> None:
     if _listener is not None:
         await _listener.stop()
         _listener = None
+    session_cache.trust(False)
     await hub.stop()
     for sid in list(hub.subscribers):
         hub.remove(sid)

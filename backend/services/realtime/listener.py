@@ -1,9 +1,10 @@
-"""PostgreSQL LISTEN: every process with sockets hears every committed change, whoever wrote it.
+"""PostgreSQL LISTEN: every process hears every committed change, whoever wrote it.
 
 One asyncpg connection per process listens on `crm_realtime` (changes.py NOTIFYs with each commit that
-changed records: any uvicorn worker, scripts/worker.py, the importer). A lost connection is opened again
-after a second; changes committed while it was away are not replayed (a client reloads on reconnect, as
-with Base44).
+changed records: any uvicorn worker, scripts/worker.py, the importer) and on `crm_sessions` (a trigger
+NOTIFYs when users, revoked tokens or the registry change: the session cache forgets, services/session_cache.py).
+A lost connection is opened again after a second; changes committed while it was away are not replayed
+(a client reloads on reconnect, as with Base44), and the session cache is not used while it is away.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import orjson
 
 from backend.config import get_settings
 from backend.executor import _dsn
+from backend.services import session_cache
 from backend.services.realtime.changes import CHANNEL
 from backend.services.realtime.hub import Hub
 
@@ -56,6 +58,8 @@ class Listener:
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
+                await conn.add_listener(session_cache.CHANNEL, session_cache.forget)
+                session_cache.trust(True)
                 self.ready.set()
                 while not lost.is_set():  # a dead peer shows up only when the connection is used
                     try:
@@ -67,6 +71,7 @@ class Listener:
             except Exception as exc:
                 log.warning("realtime: LISTEN connection failed (%s); retrying", str(exc)[:200])
             finally:
+                session_cache.trust(False)
                 self.ready.clear()
                 if conn is not None and not conn.is_closed():
                     await conn.close()
