@@ -232,7 +232,7 @@ def main() -> None:
     parser.add_argument("--listings", type=int, default=20_000, help="PropertyBrokerage records")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--no-seed", action="store_true", help="reuse the data of the previous run")
+    parser.add_argument("--no-seed", action="store_true", help="reuse the data of the previous run's steady phase")
     parser.add_argument("--skip-fresh", action="store_true", help="leave out the fresh bulk-load phase")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/crm_bench")
@@ -347,8 +347,12 @@ def fresh(url: str, args: argparse.Namespace) -> None:
     """Right after a bulk load: 100,000 records created through the API into an empty database, autovacuum
     held off, and the lists read at once — no ANALYZE has run (checked in pg_stat_user_tables)."""
     import httpx
+    from sqlalchemy.engine import make_url
 
     print(f"\nfresh bulk load, no ANALYZE: {args.rows:,} records created through the API, read at once\n")
+    # a database of its own, so that `--no-seed` finds the steady phase's data again next time
+    u = make_url(url)
+    url = u.set(database=f"{u.database}_fresh").render_as_string(hide_password=False)
     recreate_database(url)
     conn = _connect(url)
     with conn.cursor() as cur:

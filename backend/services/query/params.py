@@ -132,7 +132,17 @@ def _sign(payload: bytes) -> str:
 
 
 def fingerprint(entity: str, params: ListParams, deleted: bool) -> str:
-    shape = [entity, params.sort, params.q, sorted(params.equals.items()), deleted]
+    if params.q is None and not params.equals:  # the common pages: one digest per entity and sort, kept
+        return _plain_print(entity, tuple((name, desc) for name, desc in params.sort), deleted)
+    return _print([entity, params.sort, params.q, sorted(params.equals.items()), deleted])
+
+
+@lru_cache(maxsize=1024)
+def _plain_print(entity: str, sort: tuple[tuple[str, bool], ...], deleted: bool) -> str:
+    return _print([entity, sort, None, [], deleted])
+
+
+def _print(shape: list[Any]) -> str:
     return hashlib.sha256(orjson.dumps(shape, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
@@ -142,17 +152,20 @@ def encode_cursor(values: list[Any], print_: str) -> str:
 
 
 def decode_cursor(cursor: str, print_: str) -> list[Any]:
-    bad = BadRequest("cursor is not valid for this query (it was changed, or made for another query)")
     if len(cursor) > 4096 or cursor.count(".") != 1 or not cursor.isascii():  # compare_digest takes ASCII only
-        raise bad
+        raise _bad_cursor()
     payload, signature = cursor.split(".")
     expected = _sign(payload.encode())
     if not hmac.compare_digest(signature, expected):
-        raise bad
+        raise _bad_cursor()
     try:
         data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, orjson.JSONDecodeError):
-        raise bad from None
+        raise _bad_cursor() from None
     if not isinstance(data, dict) or data.get("f") != print_ or not isinstance(data.get("v"), list):
-        raise bad
+        raise _bad_cursor()
     return data["v"]  # type: ignore[no-any-return]
+
+
+def _bad_cursor() -> BadRequest:
+    return BadRequest("cursor is not valid for this query (it was changed, or made for another query)")
