@@ -7,8 +7,9 @@ same `page_query` as every other list, compiled once, and then executed with jus
 cursor's sort values travel as bind parameters, `limit`/`skip` are written into the SQL (see `_paging`).
 A read rule is part of the shape as the `q` query it folds into for the user (services/rules.py): the
 office's role rules fold into "all" or "nothing", so every user of a role shares one shape. Anything
-else — `q`, equality filters, `count`, undeclared fields, the document store — returns None and is
-built per request (services/reading.py).
+else — `q`, equality filters, `count`, undeclared fields, a sort on a document-store entity's own (JSON)
+fields — returns None and is built per request (services/reading.py). The document store's pages sorted
+by the built-in columns are shapes too (its entity name is a value compiled in, like a rule's).
 """
 
 from __future__ import annotations
@@ -73,13 +74,14 @@ def _key(access: Folded) -> str:
 
 
 def _sortable_column(spec: EntitySpec, name: str) -> bool:
+    """A sort key whose cursor value binds as a plain column's (the document store's fields live in JSON)."""
     declared = spec.fields.get(name)
-    return name in BUILTIN_KINDS or (declared is not None and declared.kind not in JSON_KINDS)
+    return name in BUILTIN_KINDS or (not spec.document and declared is not None and declared.kind not in JSON_KINDS)
 
 
 def page(spec: EntitySpec, params: ListParams, access: Folded) -> PreparedQuery[Page] | None:
     """A list page of a declared entity, or None when the request needs building from scratch."""
-    if spec.document or params.q or params.equals or params.count or not params.limit:
+    if params.q or params.equals or params.count or not params.limit:
         return None
     if not all(_sortable_column(spec, name) for name, _ in params.sort):
         return None
