@@ -32,6 +32,23 @@ ROTATING = ["203.0.113.1", "203.0.113.2", "198.51.100.7", "192.0.2.99"]
 
 @contextmanager
 def entrypoint(extra_env: dict[str, str]) -> Iterator[str]:
+    """The entrypoint binds the port itself, so a parallel test may take the number first: then another."""
+    for attempt in range(3):
+        try:
+            with _entrypoint(extra_env) as url:
+                yield url
+                return
+        except _PortTaken:
+            if attempt == 2:
+                raise
+
+
+class _PortTaken(Exception):
+    pass
+
+
+@contextmanager
+def _entrypoint(extra_env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "UVICORN_PORT": str(port), "WEB_CONCURRENCY": "1", **extra_env}
     if "FORWARDED_ALLOW_IPS" not in extra_env:
@@ -47,7 +64,10 @@ def entrypoint(extra_env: dict[str, str]) -> Iterator[str]:
         while True:
             if process.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"the entrypoint exited with {process.returncode}:\n{log.read()[-4000:]}")
+                output = log.read()[-4000:]
+                if "address already in use" in output.lower():
+                    raise _PortTaken(output)
+                pytest.fail(f"the entrypoint exited with {process.returncode}:\n{output}")
             try:
                 with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
                     if response.status == 200:
