@@ -105,9 +105,7 @@ def guard(session: Session, spec: EntitySpec, actor: Actor, op: str, ids: list[s
 
 def _require(session: Session, spec: EntitySpec, actor: Actor, op: str, ids: list[str]) -> None:
     ids = list(dict.fromkeys(ids))  # a batch may name one record twice
-    folded = rule(spec, op, actor)
-    if folded is False:
-        raise Forbidden(f"Your role may not {VERBS[op]} {spec.name} records")
+    folded = _allowed(spec, actor, op)
     refused = len(ids) - len(_satisfying(session, spec, ids, folded))
     if refused:
         what = "this record" if len(ids) == 1 else f"{refused} of these {len(ids)} records"
@@ -121,9 +119,12 @@ def check_created(session: Session, spec: EntitySpec, actor: Actor, ids: list[st
         _require(session, spec, actor, "create", ids)
 
 
-def _may_create(spec: EntitySpec, actor: Actor) -> None:
-    if rule(spec, "create", actor) is False:
-        raise Forbidden(f"Your role may not create {spec.name} records")
+def _allowed(spec: EntitySpec, actor: Actor, op: str) -> Folded:
+    """The actor's rule for `op`, folded; a role the rule shuts out entirely is refused here (403)."""
+    folded = rule(spec, op, actor)
+    if folded is False:
+        raise Forbidden(f"Your role may not {VERBS[op]} {spec.name} records")
+    return folded
 
 
 def etag(version: int) -> str:
@@ -215,7 +216,7 @@ def bulk_create(
         )
     if len(items) > MAX_BULK:
         raise BadRequest(f"At most {MAX_BULK} records per bulk request (got {len(items)})")
-    _may_create(spec, actor)
+    _allowed(spec, actor, "create")
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -245,7 +246,7 @@ def bulk_create(
 
 
 def create(session: Session, spec: EntitySpec, data: Any, actor: Actor) -> tuple[dict[str, Any], str]:
-    _may_create(spec, actor)
+    _allowed(spec, actor, "create")
     columns, extra = validate_record(spec, data, partial=False)
     values = _insert_values(spec, columns, extra, actor)
     session.execute(insert(spec.table), [values])
