@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # `make run HOST=0.0.0.0` lets the rest of the network in.
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run DEMO=` migrates without loading the demo office (for a database that will hold real data).
+DEMO ?= --demo
 
 .PHONY: run test lint typecheck migrate-check pytest bench clean sdk-deps frontend-lock
 
@@ -23,10 +25,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $(VENV)/.runtime $@
 
 run: $(VENV)/.runtime
-	$(BIN)/python scripts/migrate.py --demo
+	$(BIN)/python scripts/migrate.py $(DEMO)
 	@echo
 	@echo "  Serving on http://localhost:$(PORT)  (API docs: http://localhost:$(PORT)/docs)"
-	@echo "  Sign in as $${ADMIN_EMAIL:-admin@test.com} / $${ADMIN_PASSWORD:-test123}:"
+	@echo "  Sign in as $${ADMIN_EMAIL:-admin@test.com} / $${ADMIN_PASSWORD:-test123} (the first admin, unless its password was changed):"
 	@echo "  curl -X POST localhost:$(PORT)/api/auth/login -d \"username=$${ADMIN_EMAIL:-admin@test.com}&password=$${ADMIN_PASSWORD:-test123}\""
 	@echo
 	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown 20

@@ -92,7 +92,8 @@ def cmd_reset_password(session: Session, args: argparse.Namespace) -> None:
     if args.password_stdin:
         auth.set_password(session, user, _password(args))
         auth.clear_failures(session, user.email)
-        print(f"New password set for {user.email}; their earlier sessions are signed out. They can sign in now.")
+        then = "Enable the account (below) before they can sign in." if user.disabled else "They can sign in now."
+        print(f"New password set for {user.email}; their earlier sessions are signed out. {then}")
     else:
         link = auth.issue_reset(session, user)
         print(f"One-time link for {user.email} to choose a new password (valid 24 hours):\n  {link['reset_url']}")

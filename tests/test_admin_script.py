@@ -84,6 +84,17 @@ def test_a_locked_out_sole_admin_gets_back_in(client: Any, capsys: Any, monkeypa
     assert_error(client.get("/api/auth/me", headers=admin["headers"]), 401, "unauthorized")  # old sessions end
 
 
+def test_a_new_password_for_a_disabled_account_does_not_promise_a_sign_in(
+    client: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    agent = make_user("away@example.com", disabled=True)
+    code, out, _ = run(capsys, monkeypatch, "reset-password", agent["email"], "--password-stdin",
+                       stdin="brand-new-password\n")  # fmt: skip
+    assert code == 0 and "can sign in now" not in out
+    assert "Enable the account" in out and "scripts/admin.py enable away@example.com" in out
+    assert_error(_login(client, agent["email"], "brand-new-password"), 401, "unauthorized")
+
+
 def test_reset_password_prints_a_one_time_link(client: Any, capsys: Any, monkeypatch: Any) -> None:
     agent = make_user("agent@example.com", disabled=True)
     code, out, _ = run(capsys, monkeypatch, "reset-password", agent["email"])
