@@ -280,3 +280,14 @@ def settings_or_exit() -> Settings:
     except SettingsError as exc:
         print(exc.report(), file=sys.stderr)
         raise SystemExit(EXIT_SETTINGS) from None
+
+
+def script_command(script: str) -> str:
+    """How to run `scripts/<script>` from here, for the scripts' own hints: `python` in the container (no
+    virtual environment there), the virtual environment's interpreter elsewhere (`.venv/bin/python`)."""
+    if sys.prefix == sys.base_prefix:
+        return f"python scripts/{script}"
+    python = Path(sys.executable)
+    if python.is_relative_to(Path.cwd()):
+        python = python.relative_to(Path.cwd())
+    return f"{python} scripts/{script}"

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from backend.config import EXIT_DATABASE, settings_or_exit
+from backend.config import EXIT_DATABASE, script_command, settings_or_exit
 from backend.database import get_engine, unit_of_work
 from backend.errors import DomainError
 from backend.jsonutil import format_datetime
@@ -46,7 +46,7 @@ class Refused(Exception):
 def _user(session: Session, email: str) -> User:
     user = user_service.find_by_email(session, email.strip())
     if user is None:
-        raise Refused(f"No user with email {email.strip()!r} (see: python scripts/admin.py list)")
+        raise Refused(f"No user with email {email.strip()!r} (see: {script_command('admin.py')} list)")
     return user
 
 
@@ -98,7 +98,7 @@ def cmd_reset_password(session: Session, args: argparse.Namespace) -> None:
         link = auth.issue_reset(session, user)
         print(f"One-time link for {user.email} to choose a new password (valid 24 hours):\n  {link['reset_url']}")
     if user.disabled:
-        print(f"Note: this account is disabled. To let them in: python scripts/admin.py enable {user.email}")
+        print(f"Note: this account is disabled. To let them in: {script_command('admin.py')} enable {user.email}")
 
 
 def _change(data: dict[str, object], done: str) -> Callable[[Session, argparse.Namespace], None]:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.config import get_settings, settings_or_exit
+from backend.config import get_settings, script_command, settings_or_exit
 from backend.database import get_engine, get_sessionmaker
 from backend.services.importer import console, rehost
 from backend.services.importer.plan import Plan, PlanError, api_plan, folder_plan
@@ -77,7 +77,7 @@ def check_database() -> str | None:
     except SQLAlchemyError as exc:
         return f"cannot reach the database: {str(exc).splitlines()[0][:200]}"
     if "rehosted_files" not in tables or "contacts" not in tables:
-        return "the database is not up to date: run `python scripts/migrate.py` first"
+        return f"the database is not up to date: run `{script_command('migrate.py')}` first"
     return None
 
 

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text
 
-from backend.config import EXIT_DATABASE, get_settings, settings_or_exit
+from backend.config import EXIT_DATABASE, get_settings, script_command, settings_or_exit
 from backend.database import get_engine, unit_of_work
 from backend.models.user import User
 from backend.services.users import create_user, find_by_email
@@ -64,7 +64,7 @@ def ensure_admin() -> None:
         if find_by_email(session, settings.admin_email) is not None:
             print(
                 f"There is no admin, and {settings.admin_email} (ADMIN_EMAIL) is an ordinary user. Make them an "
-                f"admin with: python scripts/admin.py promote {settings.admin_email}",
+                f"admin with: {script_command('admin.py')} promote {settings.admin_email}",
                 file=sys.stderr,
             )
             sys.exit(1)

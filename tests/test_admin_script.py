@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
+from backend.config import script_command
 from backend.database import get_sessionmaker
 from backend.models.user import LoginFailure, User
 from tests.conftest import ROOT, assert_error, make_user
@@ -135,6 +137,9 @@ def test_list_and_unknown_emails(capsys: Any, monkeypatch: Any) -> None:
     for command in ("reset-password", "promote", "demote", "enable", "disable"):
         code, _, err = run(capsys, monkeypatch, command, "nobody@example.com")
         assert code == 1 and "No user with email 'nobody@example.com'" in err, command
+    # the hint names this interpreter (a virtual environment's, as here, or `python` in the container)
+    assert f"(see: {script_command('admin.py')} list)" in err
+    assert re.fullmatch(r"\S*python[0-9.]* scripts/admin\.py", script_command("admin.py"))
 
 
 def test_it_runs_as_a_command(tmp_path: Any) -> None:
