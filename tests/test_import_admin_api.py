@@ -106,7 +106,7 @@ def authenticate_token(token: str) -> AuthUser:
 
 
 def _actor(user: dict[str, Any]) -> Actor:
-    return Actor(user["id"], user["email"])
+    return Actor(user["id"], user["email"], None)
 
 
 def test_import_entities_as_admin_keeps_ids_and_adds_new_rows(admin: dict[str, Any]) -> None:

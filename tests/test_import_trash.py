@@ -81,7 +81,7 @@ def import_into(client: Any, admin: dict[str, Any], how: str, fmt: str, content:
     else:
         with unit_of_work() as session:
             answer = import_entities_file(
-                session, "Contact", content, filename=name, actor=Actor(admin["id"], admin["email"]), trusted=True
+                session, "Contact", content, filename=name, actor=Actor(admin["id"], admin["email"], None), trusted=True
             )
         assert answer["status"] == "success", answer
         output = {r["id"]: r.get("deleted_date") for r in answer["output"]}
@@ -188,7 +188,7 @@ def test_a_bad_deleted_date_is_a_rejected_row_and_nothing_else(client: Any, admi
     content = "\ufefffull_name,id,deleted_date\nדנה,c1,'=cmd|calc\nחדש,c9,\n"
     with get_sessionmaker()() as session:
         answer = import_entities_file(
-            session, "Contact", content.encode(), filename="C.csv", actor=Actor(admin["id"], admin["email"]),
+            session, "Contact", content.encode(), filename="C.csv", actor=Actor(admin["id"], admin["email"], None),
             trusted=True,
         )  # fmt: skip
         session.rollback()

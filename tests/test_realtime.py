@@ -131,7 +131,7 @@ import sys
 from backend.database import get_sessionmaker
 from backend.services import entities
 from backend.services.registry import get_spec
-spec, actor = get_spec("Task"), entities.Actor(None, "script@example.com")
+spec, actor = get_spec("Task"), entities.Actor(None, "script@example.com", None)
 with get_sessionmaker()() as s:
     record, _ = entities.create(s, spec, {"title": "from a script"}, actor); s.commit()
 with get_sessionmaker()() as s:

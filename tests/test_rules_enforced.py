@@ -169,6 +169,8 @@ def test_record_conditions_decide_every_write_path_all_or_nothing(client: Any, a
     assert_error(client.post(f"{url}/bulk", headers=outsider["headers"], json=[{"title": "x"}]), 403, "forbidden")
     csv = ("rows.csv", "title\nמיובא\n", "text/csv")
     assert_error(client.post(f"{url}/import", headers=outsider["headers"], files={"file": csv}), 403, "forbidden")
+    new_key = {"records": [{"title": "חדש"}], "key": "title"}
+    assert_error(client.post(f"{url}/upsert", headers=outsider["headers"], json=new_key), 403, "forbidden")
     assert client.get(f"{url}/count", headers=admin["headers"]).json() == {"count": 2}
 
     # update: own yes, another's 403 (readable, so not hidden); bulk and updateMany all or nothing
@@ -178,6 +180,8 @@ def test_record_conditions_decide_every_write_path_all_or_nothing(client: Any, a
     assert_error(client.put(f"{url}/bulk", headers=me["headers"], json=both), 403, "forbidden")
     many = {"query": {}, "data": {"$set": {"title": "x"}}}
     assert_error(client.patch(f"{url}/update-many", headers=me["headers"], json=many), 403, "forbidden")
+    upsert = {"records": [{"id": mine, "title": "x"}, {"id": theirs, "title": "x"}], "key": "id"}
+    assert_error(client.post(f"{url}/upsert", headers=me["headers"], json=upsert), 403, "forbidden")
     assert _titles([mine, theirs]) == ["שלי 2", "שלו"]
     own_only = {"query": {"created_by": me["email"]}, "data": {"$set": {"title": "שלי 3"}}}
     assert client.patch(f"{url}/update-many", headers=me["headers"], json=own_only).json()["updated"] == 1

@@ -192,6 +192,46 @@ def test_upsert_creates_updates_and_last_wins(client: Any, staff: dict[str, Any]
     assert stored["B2"]["city"] == "Acre"
 
 
+OWNED = {
+    "name": "RtOwned",
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "title": {"type": "string"}},
+    "rls": {"read": {}, "create": {}, "update": {"created_by": "{{user.email}}"}, "delete": {}},
+}
+
+
+def test_upsert_is_held_to_the_row_rules_like_every_write(
+    client: Any, admin: dict[str, Any], manager: dict[str, Any], agent: dict[str, Any]
+) -> None:
+    """An agent may neither read nor write MarketingLead or Campaign (the office's rules), nor change
+    another's record where only the creator may; upsert is refused exactly as create/update are."""
+    lead = client.post(f"{APP}/MarketingLead", json={"full_name": "ליד"}, headers=manager["headers"]).json()
+    before = _stored("MarketingLead")
+    # an unreadable record is not found, so the record would be a create — which the agent may not do
+    hidden = {"records": [{"id": lead["id"], "full_name": "hacked"}], "key": "id"}
+    body = assert_error(
+        client.post(f"{APP}/MarketingLead/upsert", json=hidden, headers=agent["headers"]), 403, "forbidden"
+    )
+    assert body["message"] == "Your role may not create MarketingLead records"
+    by_field = {"records": [{"full_name": "ליד", "notes": "x"}], "key": "full_name"}
+    assert_error(client.post(f"{APP}/MarketingLead/upsert", json=by_field, headers=agent["headers"]), 403, "forbidden")
+    assert _stored("MarketingLead") == before
+    made = {"records": [{"name": "agent-made"}], "key": "name"}
+    assert_error(client.post(f"{APP}/Campaign/upsert", json=made, headers=agent["headers"]), 403, "forbidden")
+    assert [c for c in _stored("Campaign") if c.get("name") == "agent-made"] == []
+    # a record the agent reads but may not change (another's, under a creator-only update rule)
+    assert client.put("/api/admin/schemas/RtOwned", json=OWNED, headers=admin["headers"]).status_code in (200, 201)
+    theirs = {"records": [{"code": "K1", "title": "שלו"}], "key": "code"}
+    assert client.post(f"{APP}/RtOwned/upsert", json=theirs, headers=manager["headers"]).json()["created"] == 1
+    change = {"records": [{"code": "K1", "title": "שלי"}], "key": "code"}
+    assert_error(client.post(f"{APP}/RtOwned/upsert", json=change, headers=agent["headers"]), 403, "forbidden")
+    assert [r["title"] for r in _stored("RtOwned")] == ["שלו"]
+    # the rules let the manager, who may: the lead is updated in place
+    allowed = client.post(f"{APP}/MarketingLead/upsert", json=hidden, headers=manager["headers"])
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["updated"] == 1 and _stored("MarketingLead")[0]["full_name"] == "hacked"
+
+
 def test_upsert_without_the_key_names_the_record_and_writes_nothing(client: Any, staff: dict[str, Any]) -> None:
     records = [{"crm_id": "A1", "city": "Holon"}, {"city": "no key"}]
     response = client.post(

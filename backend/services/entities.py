@@ -42,11 +42,12 @@ RECORD_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 @dataclass(frozen=True)
 class Actor:
     """Who writes: stamped into `created_by`/`created_by_id` on create, and held to the entity's row rules.
-    No `viewer` is the server itself (an admin's import, matching, the sender): no rules apply."""
+    No `viewer` is the server itself (an admin's import, matching, the sender): no rules apply. It has no
+    default, so every writer says which it is (a request's user: `Actor.of(user)`)."""
 
     id: str | None
     email: str | None
-    viewer: Viewer | None = None
+    viewer: Viewer | None
 
     @classmethod
     def of(cls, user: AuthUser) -> Actor:
@@ -54,7 +55,7 @@ class Actor:
         return cls(user.id, user.email, user.viewer)
 
 
-SERVER = Actor(None, None)
+SERVER = Actor(None, None, None)
 VERBS = {"create": "create", "update": "change", "delete": "delete"}
 
 

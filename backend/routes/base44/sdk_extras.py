@@ -33,8 +33,7 @@ def upsert_records(
 ) -> Response:
     """`upsert(records, {key})`: update the records whose key exists, create the rest → `{"created", "updated",
     "records"}`; at most 500 per call, all or nothing."""
-    actor = entities.Actor(user.id, user.email)
-    return JSONResponse(upsert.upsert(session, spec_for(app_id, entity), body, actor))
+    return JSONResponse(upsert.upsert(session, spec_for(app_id, entity), body, entities.Actor.of(user)))
 
 
 async def distinct_page(app_id: str, entity: str, request: Request, user: Any) -> Response:
