@@ -62,7 +62,7 @@ def as_domain_error(exc: BaseException) -> DomainError | None:
         return unavailable("operational error", exc.orig or exc)
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return unavailable("connection lost", exc, retry_after=2)
-    if isinstance(exc, LOST | TimeoutError):
+    if isinstance(exc, (*LOST, TimeoutError)):
         return unavailable("connection lost or timed out", exc)
     if isinstance(exc, ValueError) and "NUL" in str(exc):
         # psycopg2 refuses U+0000 before sending; whatever input carried it is the client's to fix

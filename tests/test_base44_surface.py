@@ -221,6 +221,8 @@ def test_functions(client: Any, admin: dict[str, Any]) -> None:
     assert_error(
         client.post(f"{APP}/functions/generateMatches", headers=h, json={"min_score": 500}), 422, "validation_error"
     )
+    nul = {"property_ids": ["a\u0000b"]}  # no id can hold NUL (PostgreSQL refuses it in any text)
+    assert_error(client.post(f"{APP}/functions/generateMatches", headers=h, json=nul), 422, "validation_error")
     assert_error(client.post(f"{APP}/functions/nope", headers=h, json={}), 404, "not_found")
     assert_error(
         client.post(f"{APP}/functions/sendWhatsApp", headers=h, json={"to": "not a phone", "message": "x"}),

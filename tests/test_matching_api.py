@@ -223,6 +223,9 @@ def test_unknown_ids_answer_404_listing_them(client: Any, agent: dict[str, Any])
         {"client_ids": [1, 2]},
         {"property_ids": [""]},
         {"property_ids": ["x" * 65]},
+        {"client_ids": ["a\u0000b"]},  # PostgreSQL refuses NUL in any text: no id can hold it
+        {"property_ids": ["../x"]},
+        {"property_ids": ["a b"]},
         {"dry_run": "perhaps"},
         [1, 2],
     ],

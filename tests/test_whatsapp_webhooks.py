@@ -148,6 +148,35 @@ def test_unknown_status_and_unmatched_ids_are_ignored(client: Any, meta: Any) ->
     assert state(log_id).status == "sent"
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"id": "wamid.\u0000", "status": "delivered"},  # NUL: PostgreSQL refuses it in any text
+        {"id": "wamid.T1", "status": ["delivered"]},  # a status that is not a word
+        {"id": "wamid.T1", "status": {"s": 1}},
+        {"id": ["wamid.T1"], "status": "read"},
+        {"id": "w" * 5000, "status": "read"},
+        {"id": "wamid.OTHER", "status": "read", "biz_opaque_callback_data": "x\u0000"},
+        {"id": "wamid.OTHER", "status": "read", "biz_opaque_callback_data": ["x"]},
+    ],
+)
+def test_a_malformed_signed_status_is_ignored_not_an_error(client: Any, meta: Any, event: dict[str, Any]) -> None:
+    """Signed by the provider yet malformed: ignored with 200 (an error would only make it send again)."""
+    log_id = make_log()
+    answer = post(client, meta, {"entry": [{"changes": [{"value": {"statuses": [event]}}]}]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["changed"] == 0 and state(log_id).status == "sent"
+
+
+def test_a_failure_text_with_nul_is_stored_without_it(client: Any, meta: Any) -> None:
+    log_id = make_log()
+    error = {"code": "13\u00001", "title": "Message\u0000 undeliverable"}
+    answer = post(client, meta, meta.status_payload("wamid.T1", "failed", VALID[0][1:], error=error))
+    assert answer.status_code == 200, answer.text
+    row = state(log_id)
+    assert (row.status, row.error_code, row.error_message) == ("failed", "131", "Message undeliverable")
+
+
 def test_inbound_keyword_opt_out_and_next_bulk_skips_the_lead(client: Any, manager: dict[str, Any], meta: Any) -> None:
     lead = make_lead("052-555-0042", first_name="רות")
     other = make_lead("052-555-0043")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from backend.config import get_settings
 from backend.errors import NotFound, ValidationFailed, field_error
 from backend.models.base import utcnow
+from backend.services.entities import RECORD_ID
 from backend.services.matching import alerts, store
 from backend.services.matching.bound import Bound, bind
 from backend.services.matching.pairings import Pairing, get_pairing
@@ -108,7 +109,8 @@ def _ids(value: Any, field: str) -> list[str]:
     """A list of record ids; an empty list means the same as none given (everything)."""
     if value is None:
         return []
-    if not isinstance(value, list | tuple) or not all(isinstance(item, str) and item for item in value):
+    ids = value if isinstance(value, list | tuple) else None
+    if ids is None or not all(isinstance(item, str) and RECORD_ID.match(item) for item in ids):
         raise ValidationFailed(
             f"{field} must be a list of record ids", detail=[field_error(field, "must be a list of ids", None)]
         )

@@ -101,13 +101,19 @@ def _stamp(timestamp: Any) -> str:
         return now_text()
 
 
+def _token(value: Any) -> str | None:
+    """An id as the provider sent it: text of a sane length without NUL (which PostgreSQL refuses), or None."""
+    return value if isinstance(value, str) and 0 < len(value) <= 512 and "\x00" not in value else None
+
+
 def apply_status(session: Session, event: dict[str, Any]) -> int:
-    """Move the matching log forward; the number of logs changed (0 for a repeat or a stale event)."""
-    new, wamid, ref = event.get("status"), event.get("id"), event.get("biz_opaque_callback_data")
-    if new not in ALLOWED_FROM or not isinstance(wamid, str) or not wamid:
+    """Move the matching log forward; the number of logs changed (0 for a repeat, a stale or a malformed
+    event — answering an error would only make the provider send it again)."""
+    new, wamid, ref = event.get("status"), _token(event.get("id")), _token(event.get("biz_opaque_callback_data"))
+    if not isinstance(new, str) or new not in ALLOWED_FROM or wamid is None:
         return 0
     match = M.provider_message_id == wamid
-    if isinstance(ref, str) and ref:  # our log id: ties the event to its row even if the send answer was lost
+    if ref is not None:  # our log id: ties the event to its row even if the send answer was lost
         match = or_(match, and_(M.id == ref, or_(M.provider_message_id.is_(None), M.provider_message_id == wamid)))
     rows = session.execute(select(M.id, M.status, M.lead_id, M.phone_e164).where(match)).all()
     stamp = _stamp(event.get("timestamp"))
@@ -120,8 +126,9 @@ def apply_status(session: Session, event: dict[str, Any]) -> int:
     if new == "failed":
         errors = event.get("errors") if isinstance(event.get("errors"), list) else []
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
-        values.update(failed_date=stamp, error_code=str(first.get("code", "")) or None)
-        values["error_message"] = str(first.get("message") or first.get("title") or "")[:1000] or None
+        values.update(failed_date=stamp, error_code=str(first.get("code", "")).replace("\x00", "")[:64] or None)
+        message = str(first.get("message") or first.get("title") or "").replace("\x00", "")
+        values["error_message"] = message[:1000] or None
         if str(first.get("code")) == "131050":
             phone = from_wa_id(event.get("recipient_id")) or next((r.phone_e164 for r in rows if r.phone_e164), None)
             if phone:
