@@ -14,6 +14,7 @@ from backend.services import rules
 from backend.services.query.fields import FieldResolver
 from backend.services.registry import MODELLED, get_spec
 from backend.services.rules import RuleError, Viewer
+from tests.conftest import assert_error
 
 AGENT = Viewer(id="u1", email="agent@office.co.il", role="user", app_role="agent", data={"team": "north"})
 NO_ROLE = Viewer(id="u2", email="new@office.co.il", role="user")
@@ -43,6 +44,52 @@ def test_a_malformed_rule_is_refused_naming_entity_and_rule(block: Any, message:
     with pytest.raises(RuleError) as caught:
         rules.check_block("Lead", block, _known)
     assert str(caught.value).startswith("Lead") and message in str(caught.value)
+
+
+GADGET = {"name": "Gadget", "type": "object", "properties": {"x": {"type": "string"}, "n": {"type": "number"}}}
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ({"x": {"$regex": "("}}, "x:"),  # not a regular expression
+        ({"x": {"$regex": "(a+)+"}}, "x:"),  # catastrophically slow: refused in q as well
+        ({"x": {"$exists": "x"}}, "x:"),
+        ({"id": {"$all": 5}}, "id:"),
+        ({"created_date": {"$gt": "{{user.email}}"}}, "created_date:"),  # a date compared with an email
+        ({"n": {"$gte": "many"}}, "n:"),
+        ({"$or": [{"user_condition": {"role": "admin"}}, {"n": {"$in": 3}}]}, "n:"),
+    ],
+)
+def test_a_rule_no_request_could_run_is_refused_when_stored(
+    client: Any, admin: dict[str, Any], rule: Any, named: str
+) -> None:
+    """Stored, it would answer 400 to every non-admin request on the entity; refused at the PUT instead."""
+    schema = {**GADGET, "rls": {"read": rule}}
+    body = assert_error(
+        client.put("/api/admin/schemas/Gadget", json=schema, headers=admin["headers"]), 400, "bad_request"
+    )
+    assert "Gadget: rls.read" in body["message"] and named in body["message"], body
+    stored = client.get("/api/admin/schemas/Gadget", headers=admin["headers"]).json()
+    assert "x" not in str(stored.get("schema", stored)), stored  # nothing stored
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"created_by": "{{user.email}}"},
+        {"x": {"$regex": "^a.*b$"}, "n": {"$gte": 3}},
+        {"x": "{{user.data.team}}"},  # a custom user field: its type is the office's, checked at run time
+        {"n": {"$lte": "{{user.data.budget}}"}},
+        {"$or": [{"created_by_id": "{{user.id}}"}, {"user_condition": {"data.app_role": "office_manager"}}]},
+    ],
+)
+def test_rules_that_compile_are_stored(client: Any, admin: dict[str, Any], rule: Any) -> None:
+    schema = {**GADGET, "rls": {"read": rule}}
+    answer = client.put("/api/admin/schemas/Gadget", json=schema, headers=admin["headers"])
+    assert answer.status_code == 200, answer.text
+    stored = client.get("/api/admin/schemas/Gadget", headers=admin["headers"]).json()
+    assert "x" in str(stored.get("schema", stored)), stored
 
 
 def test_every_declared_block_is_valid() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from backend.errors import DomainError
 from backend.services.query.filters import FIELD_OPERATORS, QueryCompiler
 from backend.services.query.targets import Cond, FieldTarget
 
@@ -80,9 +81,17 @@ def is_open(rule: Any) -> bool:
 # --- checking a block (at load, on the admin API) ----------------------------------------------------
 
 
-def check_block(entity: str, rls: Any, known: Callable[[str], bool]) -> None:
+CompileField = Callable[[str, Any], object]  # compiles `{field: condition}` as a `q` query, or raises
+# Who a rule's templates stand for while it is checked: any user's built-in attributes have these types.
+SAMPLE_VIEWER = Viewer(id="0" * 24, email="user@example.com", role="user", app_role="agent", full_name="User")
+
+
+def check_block(entity: str, rls: Any, known: Callable[[str], bool], compile_field: CompileField | None = None) -> None:
     """Refuses a malformed block, naming entity and operation: an unknown operation or operator, a bad
-    shape, a field the entity does not have (`known(name)` says which names exist) — never a silent allow."""
+    shape, a field the entity does not have (`known(name)` says which names exist) — never a silent allow.
+    With `compile_field`, each condition on a record field is also compiled as `q` would be (a bad regex,
+    `$exists: "x"`, a date compared with an email...), so a rule that would refuse every request is
+    refused when it is stored instead; a condition filled from a custom user field is left to run time."""
     if rls is None:
         return
     if not isinstance(rls, dict):
@@ -90,10 +99,32 @@ def check_block(entity: str, rls: Any, known: Callable[[str], bool]) -> None:
     for op, rule in rls.items():
         if op not in RULE_KEYS:
             raise RuleError(f"{entity}: rls.{str(op)[:40]} is not an operation ({', '.join(RULE_KEYS)})")
-        _check_rule(f"{entity}: rls.{op}", rule, known, 1)
+        _check_rule(f"{entity}: rls.{op}", rule, known, 1, compile_field)
 
 
-def _check_rule(where: str, rule: Any, known: Callable[[str], bool], depth: int) -> None:
+def _custom_template(value: Any) -> bool:
+    """Whether a condition is filled in from a custom user field (its type is the user's to choose)."""
+    if isinstance(value, str):
+        return any(m.removeprefix("data.") not in USER_ATTRIBUTES for m in TEMPLATE.findall(value))
+    if isinstance(value, list):
+        return any(_custom_template(v) for v in value)
+    if isinstance(value, dict):
+        return any(_custom_template(v) for v in value.values())
+    return False
+
+
+def _check_compiles(where: str, key: str, value: Any, compile_field: CompileField) -> None:
+    if _custom_template(value):
+        return
+    try:
+        compile_field(key.removeprefix("data."), fill(value, SAMPLE_VIEWER))
+    except DomainError as exc:
+        raise RuleError(f"{where}: {key[:60]}: {exc.message}") from None
+
+
+def _check_rule(
+    where: str, rule: Any, known: Callable[[str], bool], depth: int, compile_field: CompileField | None = None
+) -> None:
     if rule is None or isinstance(rule, bool) or rule == "":
         return
     if not isinstance(rule, dict):
@@ -109,7 +140,7 @@ def _check_rule(where: str, rule: Any, known: Callable[[str], bool], depth: int)
             for item in value:
                 if not isinstance(item, dict):
                     raise RuleError(f"{where}: {key} takes a list of condition objects")
-                _check_rule(where, item, known, depth + 1)
+                _check_rule(where, item, known, depth + 1, compile_field)
         elif key.startswith("$"):
             raise RuleError(f"{where}: unknown operator {key[:40]!r} (use $or, $and, $nor, user_condition)")
         else:
@@ -121,6 +152,8 @@ def _check_rule(where: str, rule: Any, known: Callable[[str], bool], depth: int)
                 if bad or not value:
                     shown = bad[0][:40] if bad else "{}"
                     raise RuleError(f"{where}: {key}: unknown operator {shown!r}")
+            if compile_field is not None:
+                _check_compiles(where, key, value, compile_field)
 
 
 def _check_user_condition(where: str, value: Any) -> None:

@@ -16,12 +16,15 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from backend.config import get_settings
 from backend.entity_schema import EntityDecl, FieldSpec, SchemaError, load_schema_text, parse_schema
 from backend.errors import BadRequest, NotFound
 from backend.models import DECLARATIONS
 from backend.models.base import utcnow
 from backend.models.schema_store import RegistryGeneration, StoredSchema
 from backend.services import registry, rules
+from backend.services.query.fields import FieldResolver
+from backend.services.query.filters import QueryCompiler
 
 SCHEMA_SUFFIXES = (".json", ".jsonc")
 MAX_SCHEMA_BYTES = 1024 * 1024
@@ -85,10 +88,19 @@ def _check_storable(decl: EntityDecl) -> None:
             raise SchemaError(
                 f"{decl.name}.{name}: this server declares it as {declared.kind}, the schema as {spec.kind}"
             )
+    entity = registry.spec_with(decl.name, decl)
     try:
-        rules.check_block(decl.name, decl.rls, rules.known_fields(registry.spec_with(decl.name, decl)))
+        rules.check_block(decl.name, decl.rls, rules.known_fields(entity), _field_compiler(entity))
     except rules.RuleError as exc:
         raise SchemaError(str(exc)) from None
+
+
+def _field_compiler(spec: registry.EntitySpec) -> rules.CompileField:
+    """A rule's field condition compiled as this database's queries compile it (services/rules.py)."""
+    dialect = "sqlite" if get_settings().is_sqlite else "postgresql"
+    return lambda name, value: QueryCompiler(FieldResolver(None, spec, strict=False, dialect=dialect)).compile(
+        {name: value}
+    )
 
 
 def save(session: Session, decls: Iterable[tuple[EntityDecl, str]]) -> list[str]:
