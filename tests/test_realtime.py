@@ -224,3 +224,46 @@ def test_refusals_leave_the_server_unaffected_and_floods_bounded(servers: tuple[
         assert stats["rooms"] == get_settings().realtime_max_rooms  # 150 joins asked, capped; the flood left none
     assert httpx.get(f"{home}/api/health").status_code == 200
     assert _stats(home, admin)["rooms"] == 0
+
+
+@pytest.fixture(scope="module")
+def slow_recheck() -> Iterator[tuple[str, str]]:
+    """Like `servers`, with the routine recheck an hour away: whatever acts sooner is the change itself."""
+    env = {**SERVER_ENV, "REALTIME_RECHECK_SECONDS": "3600"}
+    with ExitStack() as stack:
+        first = stack.enter_context(uvicorn_process(env))
+        second = stack.enter_context(uvicorn_process(env)) if IS_POSTGRES else first
+        yield first, second
+
+
+def test_a_logout_or_a_new_role_acts_on_sockets_without_waiting_for_the_routine_check(
+    slow_recheck: tuple[str, str],
+) -> None:
+    """A change to users or logouts (on PostgreSQL from another process) has every socket checked again at
+    once: the logged-out canary is dropped, and the manager made an agent stops hearing MarketingLead,
+    which only managers read. The canary's drop comes from the same sweep that checks the manager again,
+    after the demotion committed, so the order below is not a matter of timing."""
+    home, other = slow_recheck
+    admin = make_user("rt-admin4@example.com", role="admin")
+    manager = make_user("rt-manager@example.com", app_role="office_manager")
+    canary = make_user("rt-canary@example.com")
+    leads = f"{other}/api/apps/{APP_ID}/entities/MarketingLead"
+    with (
+        node("subscribe", home, admin["token"], "MarketingLead") as boss,
+        node("subscribe", home, manager["token"], "MarketingLead") as demoted,
+        node("subscribe", home, canary["token"], "Task") as bird,
+    ):
+        _wait_joined(home, admin, rooms=6)
+        before = httpx.post(leads, json={"full_name": "לפני"}, headers=admin["headers"]).json()
+        demoted.wait_for(lambda _: any(e["id"] == before["id"] for e in demoted.events("MarketingLead")), "a lead")
+        made_agent = httpx.put(
+            f"{other}/api/users/{manager['id']}", json={"app_role": "agent"}, headers=admin["headers"]
+        )
+        assert made_agent.status_code == 200, made_agent.text
+        assert httpx.post(f"{other}/api/auth/logout", headers=canary["headers"]).status_code == 204
+        bird.wait_for(lambda lines: any(line.startswith("DISCONNECT") for line in lines), "the logout to act")
+        after = httpx.post(leads, json={"full_name": "אחרי"}, headers=admin["headers"]).json()
+        boss.wait_for(lambda _: any(e["id"] == after["id"] for e in boss.events("MarketingLead")), "the new lead")
+        time.sleep(1.0)  # room for a stray event to show up
+    assert [e["id"] for e in demoted.events("MarketingLead")] == [before["id"]], demoted.lines
+    assert not any(line.startswith("DISCONNECT") for line in demoted.lines)  # still signed in, hears less

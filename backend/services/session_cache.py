@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from itertools import chain
 from typing import Any, Final
 
@@ -47,6 +47,7 @@ _entries: dict[Hashable, tuple[float, Any]] = {}
 _counter = itertools.count(1)
 _epoch = next(_counter)
 _trusted = False
+_watchers: list[Callable[[], None]] = []  # the realtime hub: sockets to check again (services/realtime/hub.py)
 
 
 def in_use() -> bool:
@@ -82,10 +83,23 @@ def remember(key: Hashable, answer: Any, since: int) -> None:
 
 
 def forget(*_: Any) -> None:
-    """Everything remembered is stale (its arguments: a notification's, ignored)."""
+    """Everything remembered is stale (its arguments: a notification's, ignored); the watchers are told."""
     global _epoch
     _epoch = next(_counter)
     _entries.clear()
+    for watcher in list(_watchers):
+        watcher()
+
+
+def watch(watcher: Callable[[], None]) -> None:
+    """Call `watcher` whenever sessions may have changed (on SQLite too: this process's own writes). It may
+    run on any thread, so it should only raise a flag."""
+    _watchers.append(watcher)
+
+
+def unwatch(watcher: Callable[[], None]) -> None:
+    if watcher in _watchers:
+        _watchers.remove(watcher)
 
 
 def trust(listening: bool) -> None:

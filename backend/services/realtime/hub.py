@@ -26,7 +26,7 @@ from backend.config import get_settings
 from backend.errors import DomainError, Unauthorized
 from backend.executor import executor
 from backend.jsonutil import dumps
-from backend.services import registry
+from backend.services import registry, session_cache
 from backend.services.auth import AuthUser, check_token
 from backend.services.query.fields import FieldResolver, record_columns, record_keys, to_record
 from backend.services.registry import EntitySpec, get_spec
@@ -76,6 +76,7 @@ class Hub:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: asyncio.Queue[dict[str, Any]] | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.recheck_due = False
         self.stats = {"delivered": 0, "dropped_sockets": 0, "dropped_changes": 0, "refused": 0}
 
     # --- subscribers --------------------------------------------------------------------------------
@@ -132,8 +133,16 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         self.pending = asyncio.Queue()
         self.tasks = [self.loop.create_task(self._deliver_forever()), self.loop.create_task(self._sweep_forever())]
+        session_cache.watch(self.recheck_all)
+
+    def recheck_all(self) -> None:
+        """Users, logouts or rules changed (any process, any thread): every socket's session is checked again
+        at the next sweep, within a second — a demoted, disabled or logged-out user stops hearing changes
+        then, not at their socket's next routine check. Repeated changes within a sweep cost one recheck."""
+        self.recheck_due = True
 
     async def stop(self) -> None:
+        session_cache.unwatch(self.recheck_all)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -260,10 +269,15 @@ class Hub:
 
     async def sweep(self) -> None:
         """Drop sockets whose token expired (checked every second, no query) and, every
-        REALTIME_RECHECK_SECONDS per socket, check the session again as HTTP does (revoked, logged out,
-        password changed, disabled or deleted → dropped)."""
+        REALTIME_RECHECK_SECONDS per socket or at once after `recheck_all`, check the session again as HTTP
+        does (revoked, logged out, password changed, disabled or deleted → dropped; a new role → what the
+        socket hears follows it)."""
         now_wall = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         now = time.monotonic()
+        if self.recheck_due:
+            self.recheck_due = False
+            for sub in list(self.subscribers.values()):
+                sub.next_check = 0.0
         due: list[Subscriber] = []
         for sub in list(self.subscribers.values()):
             if sub.user.claims.exp <= now_wall:
