@@ -218,3 +218,21 @@ def test_matching_runs_need_the_pairings_entities(client: Any) -> None:
     assert _count(MODELLED["MatchesBrokerage"]) == 0
     for path, body in calls:
         assert client.post(path, headers=agent, json=body).status_code == 200, path
+
+
+def test_a_stored_rule_acts_on_both_surfaces_from_the_next_request(
+    client: Any, admin: dict[str, Any], manager: dict[str, Any]
+) -> None:
+    """REST routes are made at start-up; the rules they apply are the entity's as it is now (found by an
+    attack pass: a stored rule used to act on the Base44 surface only)."""
+    lead = client.post("/api/marketing_leads", json={"full_name": "ליד"}, headers=manager["headers"])
+    assert lead.status_code == 201, lead.text
+    admins_only = {"name": "MarketingLead", "type": "object", "properties": {},
+                   "rls": {"read": {"user_condition": {"role": "admin"}}, "write": {"user_condition": {"role": "admin"}}}}  # fmt: skip
+    assert client.put("/api/admin/schemas/MarketingLead", json=admins_only, headers=admin["headers"]).status_code == 200
+    lead_id = lead.json()["id"]
+    for listing in ("/api/marketing_leads", f"{APP}/MarketingLead"):
+        assert client.get(listing, headers=manager["headers"]).json() == [], listing
+        assert_error(client.get(f"{listing}/{lead_id}", headers=manager["headers"]), 404, "not_found")
+    assert_error(client.put(f"/api/marketing_leads/{lead_id}", json={"full_name": "x"}, headers=manager["headers"]), 404, "not_found")  # fmt: skip
+    assert len(client.get("/api/marketing_leads", headers=admin["headers"]).json()) == 1

@@ -14,7 +14,7 @@ from backend.routing import JsonRoute
 from backend.schemas.entities import input_schema, record_schema
 from backend.services import entities, reading
 from backend.services.query import parse_list_params
-from backend.services.registry import MODELLED, EntitySpec
+from backend.services.registry import MODELLED, EntitySpec, get_spec
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad parameter (q, sort, fields, limit, cursor)"},
@@ -53,6 +53,12 @@ def make_router(spec: EntitySpec) -> APIRouter:
     name, base = spec.collection, f"/api/{spec.collection}"
     router = APIRouter(prefix=base, tags=[spec.name], route_class=JsonRoute)
     record = record_schema(spec)
+
+    def current() -> EntitySpec:
+        """The entity as it is now: a stored schema's rules and typed fields act from the next request, as on
+        the Base44 surface (the `spec` above only shapes the routes and their OpenAPI)."""
+        return get_spec(spec.name)
+
     many = {"type": "array", "items": record}
 
     @router.get(
@@ -61,7 +67,7 @@ def make_router(spec: EntitySpec) -> APIRouter:
     async def list_records(request: Request, user: CurrentUser) -> Response:
         """List records: sort, limit/skip, fields, `q`, field=value filters, count, keyset cursor."""
         params = parse_list_params(request.query_params.multi_items())
-        return page_response(await reading.list_page(spec, params, user.viewer, strict=True))
+        return page_response(await reading.list_page(current(), params, user.viewer, strict=True))
 
     @router.get(
         "/trash",
@@ -72,12 +78,12 @@ def make_router(spec: EntitySpec) -> APIRouter:
     async def list_trash(request: Request, user: AdminUser) -> Response:
         """Admin: soft-deleted records, with the same list parameters."""
         params = parse_list_params(request.query_params.multi_items())
-        return page_response(await reading.list_page(spec, params, user.viewer, strict=True, deleted=True))
+        return page_response(await reading.list_page(current(), params, user.viewer, strict=True, deleted=True))
 
     @router.get("/{record_id}", operation_id=f"{name}_get", responses={200: _json(record, "The record"), **ERRORS})
     async def get_record(record_id: str, user: CurrentUser) -> Response:
         """One record, with its ETag."""
-        return record_response(*await reading.get_record(spec, record_id, user.viewer))
+        return record_response(*await reading.get_record(current(), record_id, user.viewer))
 
     @router.post(
         "",
@@ -88,7 +94,7 @@ def make_router(spec: EntitySpec) -> APIRouter:
     )
     def create_record(session: SessionDep, user: CurrentUser, body: Annotated[Any, Body()]) -> Response:
         """Create a record. Built-ins sent are ignored; `""` is null for non-text fields; undeclared fields are kept."""
-        created, tag = entities.create(session, spec, body, entities.Actor.of(user))
+        created, tag = entities.create(session, current(), body, entities.Actor.of(user))
         return record_response(created, tag, 201, f"{base}/{created['id']}")
 
     @router.post(
@@ -102,7 +108,7 @@ def make_router(spec: EntitySpec) -> APIRouter:
     )
     def bulk_create(session: SessionDep, user: CurrentUser, body: Annotated[Any, Body()]) -> Response:
         """Create up to 1000 records, all or nothing."""
-        created = entities.bulk_create(session, spec, body, entities.Actor.of(user))
+        created = entities.bulk_create(session, current(), body, entities.Actor.of(user))
         return JSONResponse(created, status_code=201)
 
     def update(
@@ -110,7 +116,9 @@ def make_router(spec: EntitySpec) -> APIRouter:
     ) -> Response:
         """Merge the given fields into the record (null stores null). `If-Match` guards against lost updates."""
         actor = entities.Actor.of(user)
-        return record_response(*entities.update_record(session, spec, record_id, body, actor=actor, if_match=if_match))
+        return record_response(
+            *entities.update_record(session, current(), record_id, body, actor=actor, if_match=if_match)
+        )
 
     for method in ("PUT", "PATCH"):
         router.add_api_route(
@@ -134,9 +142,9 @@ def make_router(spec: EntitySpec) -> APIRouter:
         if purge:
             if not user.is_admin:
                 raise Forbidden("Only an administrator may purge records")
-            entities.purge(session, spec, record_id, entities.Actor.of(user))
+            entities.purge(session, current(), record_id, entities.Actor.of(user))
         else:
-            entities.soft_delete(session, spec, record_id, actor=entities.Actor.of(user), if_match=if_match)
+            entities.soft_delete(session, current(), record_id, actor=entities.Actor.of(user), if_match=if_match)
         return Response(status_code=204)
 
     @router.post(
@@ -144,7 +152,7 @@ def make_router(spec: EntitySpec) -> APIRouter:
     )
     def restore_record(record_id: str, session: SessionDep, user: AdminUser) -> Response:
         """Admin: bring a soft-deleted record back."""
-        return record_response(*entities.restore(session, spec, record_id, entities.Actor.of(user)))
+        return record_response(*entities.restore(session, current(), record_id, entities.Actor.of(user)))
 
     return router
 
