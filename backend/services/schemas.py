@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from backend.config import get_settings
 from backend.entity_schema import EntityDecl, FieldSpec, SchemaError, load_schema_text, parse_schema
 from backend.errors import BadRequest, NotFound
+from backend.executor import executor
 from backend.models import DECLARATIONS
 from backend.models.base import utcnow
 from backend.models.schema_store import RegistryGeneration, StoredSchema
@@ -97,7 +97,7 @@ def _check_storable(decl: EntityDecl) -> None:
 
 def _field_compiler(spec: registry.EntitySpec) -> rules.CompileField:
     """A rule's field condition compiled as this database's queries compile it (services/rules.py)."""
-    dialect = "sqlite" if get_settings().is_sqlite else "postgresql"
+    dialect = executor().dialect
     return lambda name, value: QueryCompiler(FieldResolver(None, spec, strict=False, dialect=dialect)).compile(
         {name: value}
     )
